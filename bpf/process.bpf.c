@@ -53,8 +53,7 @@ static __always_inline struct cgroup *task_container_cgroup(struct task_struct *
 	return BPF_CORE_READ(task, cgroups, subsys[memory_id], cgroup);
 }
 
-static __always_inline void read_cgroup_names(struct task_struct *task,
-					      struct proc_exec_event *e)
+static __always_inline void read_cgroup_names(struct task_struct *task, struct proc_exec_event *e)
 {
 	struct cgroup *cg = task_container_cgroup(task);
 	struct kernfs_node *kn;

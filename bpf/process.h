@@ -5,8 +5,8 @@
 
 #include "tapio_event.h"
 
-#define PROC_ARGS_SIZE 1024   /* argv bytes copied per exec (NUL separated) */
-#define PROC_CGROUP_NAME 128  /* bytes of one cgroup path component */
+#define PROC_ARGS_SIZE 1024  /* argv bytes copied per exec (NUL separated) */
+#define PROC_CGROUP_NAME 128 /* bytes of one cgroup path component */
 #define PROC_STATE_ENTRIES 10240
 
 /* Observer-specific counter slots. */
@@ -20,7 +20,7 @@ struct proc_info {
 	__u32 ppid;
 	__u32 uid;
 	__u32 gid;
-	__u32 flags;    /* PROC_INFO_* */
+	__u32 flags;	/* PROC_INFO_* */
 	__u64 start_ns; /* task start, CLOCK_MONOTONIC ns */
 	__u64 cgroup_id;
 	char comm[TP_TASK_COMM_LEN];

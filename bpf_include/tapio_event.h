@@ -32,12 +32,12 @@ enum tp_event_type {
 /* Per-CPU counter slots, one array per BPF object. Slots from TP_CNT_OBSERVER on are
  * the observer's own (named by its sensor side). */
 enum tp_counter {
-	TP_CNT_EMITTED = 0,    /* records handed to the ring buffer */
-	TP_CNT_RINGBUF_FULL,   /* reserve failed: user space fell behind */
-	TP_CNT_RATE_LIMITED,   /* token bucket empty */
-	TP_CNT_SAMPLED_OUT,    /* not the 1-in-N sample */
-	TP_CNT_READ_ERROR,     /* a kernel/user memory read failed; event sent partial */
-	TP_CNT_OBSERVER,       /* first observer-specific slot */
+	TP_CNT_EMITTED = 0,  /* records handed to the ring buffer */
+	TP_CNT_RINGBUF_FULL, /* reserve failed: user space fell behind */
+	TP_CNT_RATE_LIMITED, /* token bucket empty */
+	TP_CNT_SAMPLED_OUT,  /* not the 1-in-N sample */
+	TP_CNT_READ_ERROR,   /* a kernel/user memory read failed; event sent partial */
+	TP_CNT_OBSERVER,     /* first observer-specific slot */
 	TP_CNT_MAX = 16,
 };
 
@@ -46,22 +46,22 @@ enum tp_counter {
 
 /* The header every record starts with. */
 struct tp_event_header {
-	__u64 ts_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 ts_ns;	 /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
 	__u64 cgroup_id; /* cgroup v2 id of the task (0 without a unified hierarchy) */
-	__u64 start_ns;  /* start of the process (group leader), CLOCK_MONOTONIC: with pid,
+	__u64 start_ns;	 /* start of the process (group leader), CLOCK_MONOTONIC: with pid,
 			  * it tells a reused pid from the process the sensor cached */
-	__u32 pid;       /* thread group id */
-	__u32 tid;       /* thread id */
-	__u16 type;      /* enum tp_event_type */
-	__u16 flags;     /* TP_F_* */
-	__u32 size;      /* bytes of the whole record, header included */
+	__u32 pid;	 /* thread group id */
+	__u32 tid;	 /* thread id */
+	__u16 type;	 /* enum tp_event_type */
+	__u16 flags;	 /* TP_F_* */
+	__u32 size;	 /* bytes of the whole record, header included */
 	char comm[TP_TASK_COMM_LEN];
 };
 
 /* Load-time limits of one BPF object (const volatile rodata, set by the sensor). */
 struct tp_limits {
-	__u64 cost_ns;      /* token cost: 1e9 * nr_cpus / rate; 0 = unlimited */
-	__u64 burst_ns;     /* bucket capacity in the same unit */
+	__u64 cost_ns;	    /* token cost: 1e9 * nr_cpus / rate; 0 = unlimited */
+	__u64 burst_ns;	    /* bucket capacity in the same unit */
 	__u32 sample_every; /* keep 1 of every N events; 0 or 1 = keep all */
 	__u32 use_perfbuf;  /* 1: emit through the perf buffer instead of the ring buffer */
 };

@@ -20,9 +20,9 @@ enum container_runtime {
 };
 
 struct container_ref {
-	char id[CONTAINER_ID_LEN + 1];     /* 64 lower-case hex digits */
+	char id[CONTAINER_ID_LEN + 1]; /* 64 lower-case hex digits */
 	enum container_runtime runtime;
-	char pod_uid[37];                  /* Kubernetes pod UID (with dashes), "" if none */
+	char pod_uid[37]; /* Kubernetes pod UID (with dashes), "" if none */
 };
 
 /* Parses a cgroup path: a full one ("/kubepods.slice/.../cri-containerd-<id>.scope") or its

@@ -25,11 +25,11 @@ struct pcache_entry {
 	uint32_t gid;
 	uint64_t start_ns;  /* process start, CLOCK_MONOTONIC ns; 0 = unknown */
 	uint64_t cgroup_id; /* cgroup v2 id; 0 = unknown */
-	uint32_t flags;     /* PCACHE_F_* */
+	uint32_t flags;	    /* PCACHE_F_* */
 	char comm[PCACHE_COMM_LEN];
-	char *binary;     /* heap, owned by the entry; "" when unknown, never NULL */
-	char *args;       /* heap, owned: argv strings each NUL-terminated, back to back */
-	size_t args_len;  /* bytes in args */
+	char *binary;	 /* heap, owned by the entry; "" when unknown, never NULL */
+	char *args;	 /* heap, owned: argv strings each NUL-terminated, back to back */
+	size_t args_len; /* bytes in args */
 	/* private to proc_cache.c */
 	struct pcache_entry *lru_prev, *lru_next, *hash_next;
 };

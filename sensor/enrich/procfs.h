@@ -17,8 +17,8 @@
  * to ns), and sets PCACHE_F_PROCFS. Writes the process's cgroup path to cgroup_path (the
  * unified "0::" line when present and not "/", otherwise the memory controller's v1 line;
  * "" when neither). Returns 0, or -1 with errno when the process is gone. */
-int procfs_read_process(const char *root, uint32_t pid, struct pcache_entry *e,
-			char *cgroup_path, size_t cgroup_path_len);
+int procfs_read_process(const char *root, uint32_t pid, struct pcache_entry *e, char *cgroup_path,
+			size_t cgroup_path_len);
 
 /* Calls fn for every numeric entry of <root>/proc. Returns the number of pids visited. */
 int procfs_scan(const char *root, void (*fn)(uint32_t pid, void *arg), void *arg);
