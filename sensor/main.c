@@ -1,5 +1,40 @@
+/* main.c - tapio-sensor: read the configuration, start the sensor, run until signalled. */
 #include <stdio.h>
-int main(void)
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/sensor.h"
+
+int main(int argc, char **argv)
 {
-	return 0;
+	static struct sensor sensor;
+	struct config cfg;
+	char err[512];
+	int rc;
+
+	config_init(&cfg);
+	switch (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
+	case CONFIG_EXIT:
+		config_free(&cfg);
+		return 0;
+	case CONFIG_ERROR:
+		log_error("%s", err);
+		config_free(&cfg);
+		return 2;
+	case CONFIG_OK:
+		break;
+	}
+	log_set_level(cfg.log_level);
+	if (config_validate(&cfg, err, sizeof(err)) < 0) {
+		log_error("%s", err);
+		config_free(&cfg);
+		return 2;
+	}
+	if (sensor_start(&sensor, &cfg) < 0) {
+		config_free(&cfg);
+		return 1;
+	}
+	rc = sensor_run(&sensor);
+	config_free(&cfg);
+	return rc;
 }

@@ -20,6 +20,10 @@
 int procfs_read_process(const char *root, uint32_t pid, struct pcache_entry *e, char *cgroup_path,
 			size_t cgroup_path_len);
 
+/* Only the cgroup path of pid (same choice of line as procfs_read_process). Returns 0,
+ * or -1 when the process is gone or has no cgroup placement. */
+int procfs_read_cgroup(const char *root, uint32_t pid, char *out, size_t len);
+
 /* Calls fn for every numeric entry of <root>/proc. Returns the number of pids visited. */
 int procfs_scan(const char *root, void (*fn)(uint32_t pid, void *arg), void *arg);
 

@@ -1,0 +1,553 @@
+/* config.c - see config.h. One table of options drives getopt_long, the config file
+ * and --help, so a setting cannot exist in one and be missing from the others. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/btf.h>
+
+#include "core/log.h"
+#include "core/observer.h"
+
+enum source { SRC_DEFAULT, SRC_FILE, SRC_ARGS };
+
+struct option_def {
+	const char *name;
+	const char *arg; /* metavariable for --help; NULL = boolean flag */
+	const char *help;
+	int (*set)(struct config *c, const char *v, enum source src, char *err, size_t len);
+};
+
+static enum source listeners_src = SRC_DEFAULT;
+
+static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Parses a decimal integer in [min, max]; -1 when malformed or out of range. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int64_t config_parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+	uint64_t mul = 1;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1024 * 1024;
+	if (mul != 1)
+		end++;
+	if (*end || v > (1ULL << 40) / mul)
+		return -1;
+	return (int64_t)(v * mul);
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	if (!v || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "1")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
+
+/* "host:port", "[v6]:port" or "unix:/path". */
+static int listener_valid(const char *a, char *err, size_t len)
+{
+	const char *colon;
+	uint64_t port;
+
+	if (!strncmp(a, "unix:", 5)) {
+		if (a[5] != '/')
+			return fail(err, len, "--listen %s: a unix socket needs an absolute path", a);
+		if (strlen(a + 5) >= 108)
+			return fail(err, len, "--listen %s: unix socket path too long", a);
+		return 0;
+	}
+	colon = strrchr(a, ':');
+	if (!colon || colon == a)
+		return fail(err, len, "--listen %s: expected HOST:PORT or unix:/PATH", a);
+	if (a[0] == '[' && colon[-1] != ']')
+		return fail(err, len, "--listen %s: IPv6 address must be [ADDR]:PORT", a);
+	if (parse_u64(colon + 1, 1, 65535, &port) < 0)
+		return fail(err, len, "--listen %s: port must be 1-65535", a);
+	return 0;
+}
+
+static int set_listen(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (listener_valid(v, err, len) < 0)
+		return -1;
+	if (src != listeners_src) { /* a higher source replaces the list */
+		for (int i = 0; i < c->n_listeners; i++)
+			free(c->listeners[i]);
+		c->n_listeners = 0;
+		listeners_src = src;
+	}
+	if (c->n_listeners == CONFIG_MAX_LISTENERS)
+		return fail(err, len, "--listen %s: at most %d listeners", v, CONFIG_MAX_LISTENERS);
+	c->listeners[c->n_listeners] = strdup(v);
+	if (!c->listeners[c->n_listeners])
+		return fail(err, len, "out of memory");
+	c->n_listeners++;
+	return 0;
+}
+
+static int set_string(char *dst, size_t cap, const char *flag, const char *v, char *err,
+		      size_t len)
+{
+	if (strlen(v) >= cap)
+		return fail(err, len, "--%s: value too long (max %zu bytes)", flag, cap - 1);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int set_node(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (!*v)
+		return fail(err, len, "--node-name: must not be empty");
+	return set_string(c->node_name, sizeof(c->node_name), "node-name", v, err, len);
+}
+
+static int set_btf(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_string(c->btf_path, sizeof(c->btf_path), "btf", v, err, len);
+}
+
+static int set_config(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (src == SRC_FILE)
+		return fail(err, len, "config: a config file cannot name another one");
+	return set_string(c->config_file, sizeof(c->config_file), "config", v, err, len);
+}
+
+static int set_u32(uint32_t *dst, const char *flag, const char *v, uint64_t min, uint64_t max,
+		   char *err, size_t len)
+{
+	uint64_t n;
+
+	if (parse_u64(v, min, max, &n) < 0)
+		return fail(err, len, "--%s %s: expected an integer %llu-%llu", flag, v,
+			    (unsigned long long)min, (unsigned long long)max);
+	*dst = (uint32_t)n;
+	return 0;
+}
+
+static int set_cache(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->proc_cache_size, "proc-cache-size", v, 16, 4194304, err, len);
+}
+
+static int set_queue(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->queue_size, "queue-size", v, 1, 1048576, err, len);
+}
+
+static int set_maxsubs(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->max_subscribers, "max-subscribers", v, 1, 4096, err, len);
+}
+
+static int set_loglevel(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	int l = log_level_parse(v);
+
+	if (l < 0)
+		return fail(err, len, "--log-level %s: expected error, warn, info or debug", v);
+	c->log_level = l;
+	return 0;
+}
+
+static int set_perfbuf(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (parse_bool(v, &c->force_perfbuf) < 0)
+		return fail(err, len, "--perf-buffer %s: expected true or false", v);
+	return 0;
+}
+
+static int set_observers(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	char buf[512], *save = NULL, *tok;
+	int n = observer_count(), want[CONFIG_MAX_OBSERVERS] = {0};
+
+	if (set_string(buf, sizeof(buf), "observers", v, err, len) < 0)
+		return -1;
+	if (!strcmp(v, "all")) {
+		for (int i = 0; i < n; i++)
+			c->obs[i].enabled = 1;
+		return 0;
+	}
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		int i = observer_index(tok);
+
+		if (i < 0)
+			return fail(err, len, "--observers: unknown observer '%s'", tok);
+		want[i] = 1;
+	}
+	for (int i = 0; i < n; i++)
+		c->obs[i].enabled = want[i];
+	return 0;
+}
+
+/* NAME=VALUE for per-observer settings; returns the observer index or -1. */
+static int split_observer_value(const char *flag, const char *v, const char **value, char *err,
+				size_t len)
+{
+	char name[64];
+	const char *eq = strchr(v, '=');
+	int i;
+
+	if (!eq || eq == v || (size_t)(eq - v) >= sizeof(name))
+		return fail(err, len, "--%s %s: expected OBSERVER=VALUE", flag, v);
+	memcpy(name, v, eq - v);
+	name[eq - v] = 0;
+	i = observer_index(name);
+	if (i < 0)
+		return fail(err, len, "--%s %s: unknown observer '%s'", flag, v, name);
+	*value = eq + 1;
+	return i;
+}
+
+static int set_rate(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	const char *val;
+	int i = split_observer_value("rate", v, &val, err, len);
+	uint64_t n;
+
+	if (i < 0)
+		return -1;
+	if (parse_u64(val, 0, 10000000, &n) < 0)
+		return fail(err, len, "--rate %s: expected events/s 0-10000000 (0 = unlimited)", v);
+	c->obs[i].rate = (int64_t)n;
+	return 0;
+}
+
+static int set_sample(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	const char *val;
+	int i = split_observer_value("sample", v, &val, err, len);
+	uint64_t n;
+
+	if (i < 0)
+		return -1;
+	if (parse_u64(val, 1, 1000000, &n) < 0)
+		return fail(err, len, "--sample %s: expected N 1-1000000 (keep 1 of N)", v);
+	c->obs[i].sample = (int64_t)n;
+	return 0;
+}
+
+static int set_ringbuf(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	const char *val;
+	int i = split_observer_value("ringbuf", v, &val, err, len);
+	int64_t n;
+
+	if (i < 0)
+		return -1;
+	n = config_parse_size(val);
+	if (n < 4096 || n > (1 << 30) || (n & (n - 1)))
+		return fail(err, len,
+			    "--ringbuf %s: expected a power of two from 4K to 1024M (e.g. 256K)", v);
+	c->obs[i].ringbuf = n;
+	return 0;
+}
+
+static const struct option_def options[] = {
+	{"config", "FILE", "read settings from FILE (name = value lines, names as these flags)",
+	 set_config},
+	{"listen", "ADDR",
+	 "serve gRPC on ADDR: HOST:PORT or unix:/PATH; repeatable (default " CONFIG_DEFAULT_TCP
+	 " and " CONFIG_DEFAULT_UNIX ")",
+	 set_listen},
+	{"node-name", "NAME", "node name put in every event (default $NODE_NAME or the host name)",
+	 set_node},
+	{"observers", "LIST", "comma-separated observers to run, or 'all' (default all)",
+	 set_observers},
+	{"rate", "OBS=N", "kernel-side rate limit of an observer, events/s, 0 = unlimited", set_rate},
+	{"sample", "OBS=N", "keep 1 of every N events of an observer (default 1: all)", set_sample},
+	{"ringbuf", "OBS=SIZE", "ring buffer size of an observer, power of two (e.g. 512K)",
+	 set_ringbuf},
+	{"perf-buffer", NULL, "use the perf buffer instead of the BPF ring buffer (automatic on "
+			      "kernels before 5.8)",
+	 set_perfbuf},
+	{"btf", "PATH", "kernel BTF file for kernels without /sys/kernel/btf/vmlinux", set_btf},
+	{"proc-cache-size", "N", "processes kept in the process cache (default 16384)", set_cache},
+	{"queue-size", "N", "default events queued per subscriber before it loses events "
+			    "(default 8192)",
+	 set_queue},
+	{"max-subscribers", "N", "concurrent event streams allowed (default 256)", set_maxsubs},
+	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+void config_init(struct config *c)
+{
+	const char *node = getenv("NODE_NAME");
+
+	memset(c, 0, sizeof(*c));
+	listeners_src = SRC_DEFAULT;
+	c->listeners[c->n_listeners++] = strdup(CONFIG_DEFAULT_TCP);
+	c->listeners[c->n_listeners++] = strdup(CONFIG_DEFAULT_UNIX);
+	if (node && *node && strlen(node) < sizeof(c->node_name))
+		strcpy(c->node_name, node);
+	else if (gethostname(c->node_name, sizeof(c->node_name) - 1) < 0)
+		strcpy(c->node_name, "unknown");
+	c->proc_cache_size = 16384;
+	c->queue_size = 8192;
+	c->max_subscribers = 256;
+	c->log_level = LOG_INFO;
+	for (int i = 0; i < CONFIG_MAX_OBSERVERS; i++) {
+		c->obs[i].enabled = 1;
+		c->obs[i].rate = -1;
+		c->obs[i].sample = -1;
+		c->obs[i].ringbuf = -1;
+	}
+}
+
+void config_free(struct config *c)
+{
+	for (int i = 0; i < c->n_listeners; i++)
+		free(c->listeners[i]);
+	c->n_listeners = 0;
+}
+
+static const struct option_def *find_option(const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (!strcmp(options[i].name, name))
+			return &options[i];
+	return NULL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+static int load_line(struct config *c, char *line, const char *path, int lineno, char *err,
+		     size_t errlen)
+{
+	char msg[512];
+	char *eq, *key, *val;
+	const struct option_def *o;
+
+	line = trim(line);
+	if (!*line || *line == '#')
+		return 0;
+	eq = strchr(line, '=');
+	if (!eq)
+		return fail(err, errlen, "config %s:%d: expected 'name = value'", path, lineno);
+	*eq = 0;
+	key = trim(line);
+	val = trim(eq + 1);
+	o = find_option(key);
+	if (!o)
+		return fail(err, errlen, "config %s:%d: unknown setting '%s'", path, lineno, key);
+	if (o->arg && !*val)
+		return fail(err, errlen, "config %s:%d: '%s' needs a value", path, lineno, key);
+	if (o->set(c, val, SRC_FILE, msg, sizeof(msg)) < 0)
+		return fail(err, errlen, "config %s:%d: %s", path, lineno, msg);
+	return 0;
+}
+
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen)
+{
+	char line[1024];
+	int lineno = 0, rc = 0;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return fail(err, errlen, "config %s: %s", path, strerror(errno));
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = fail(err, errlen, "config %s:%d: line longer than %zu bytes", path,
+				  lineno, sizeof(line) - 2);
+			break;
+		}
+		rc = load_line(c, line, path, lineno, err, errlen);
+	}
+	fclose(f);
+	return rc;
+}
+
+struct pending {
+	const struct option_def *opt;
+	const char *val;
+};
+
+enum config_result config_parse_args(struct config *c, int argc, char **argv, char *err,
+				     size_t errlen)
+{
+	struct option longopts[N_OPTIONS + 3];
+	struct pending *todo;
+	int n = 0, ch, idx, rc = CONFIG_OK;
+	char msg[512];
+
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		longopts[i] = (struct option){options[i].name,
+					      options[i].arg ? required_argument : no_argument,
+					      NULL, (int)(1000 + i)};
+	longopts[N_OPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+	longopts[N_OPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+	longopts[N_OPTIONS + 2] = (struct option){NULL, 0, NULL, 0};
+
+	todo = calloc(argc + 1, sizeof(*todo));
+	if (!todo)
+		return fail(err, errlen, "out of memory");
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "hV", longopts, &idx)) != -1) {
+		if (ch == 'h') {
+			config_print_help(argv[0]);
+			rc = CONFIG_EXIT;
+			goto out;
+		}
+		if (ch == 'V') {
+			printf("tapio-sensor %s\n", TAPIO_VERSION);
+			rc = CONFIG_EXIT;
+			goto out;
+		}
+		if (ch == '?') {
+			/* opterr is off: say it once, in our words. getopt sets optopt to the
+			 * option's value when only its argument is missing. */
+			if (optopt >= 1000)
+				fail(err, errlen, "flag '--%s' needs a value (see --help)",
+				     options[optopt - 1000].name);
+			else
+				fail(err, errlen, "unknown flag '%s' (see --help)", argv[optind - 1]);
+			rc = CONFIG_ERROR;
+			goto out;
+		}
+		todo[n].opt = &options[ch - 1000];
+		todo[n].val = optarg;
+		n++;
+	}
+	if (optind < argc) {
+		rc = fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		goto out;
+	}
+	for (int i = 0; i < n; i++) /* the file first, so flags override it */
+		if (todo[i].opt->set == set_config &&
+		    set_config(c, todo[i].val, SRC_ARGS, err, errlen) < 0) {
+			rc = CONFIG_ERROR;
+			goto out;
+		}
+	if (c->config_file[0] && config_load_file(c, c->config_file, err, errlen) < 0) {
+		rc = CONFIG_ERROR;
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		if (todo[i].opt->set == set_config)
+			continue;
+		if (todo[i].opt->set(c, todo[i].val, SRC_ARGS, msg, sizeof(msg)) < 0) {
+			rc = fail(err, errlen, "%s", msg);
+			goto out;
+		}
+	}
+out:
+	free(todo);
+	return rc;
+}
+
+int config_validate(struct config *c, char *err, size_t errlen)
+{
+	const char *path = c->btf_path[0] ? c->btf_path : "/sys/kernel/btf/vmlinux";
+	struct btf *btf;
+	int any = 0;
+
+	if (access(path, R_OK) < 0) {
+		if (!c->btf_path[0])
+			return fail(err, errlen,
+				    "kernel BTF %s: %s (this kernel lacks CONFIG_DEBUG_INFO_BTF; "
+				    "pass --btf PATH)",
+				    path, strerror(errno));
+		return fail(err, errlen, "BTF file %s: %s", path, strerror(errno));
+	}
+	btf = btf__parse(path, NULL);
+	if (!btf)
+		return fail(err, errlen, "BTF file %s: not a valid BTF or ELF file with .BTF (%s)",
+			    path, strerror(errno));
+	btf__free(btf);
+	for (int i = 0; i < observer_count(); i++)
+		any |= c->obs[i].enabled;
+	if (!any)
+		return fail(err, errlen, "no observer enabled (--observers)");
+	if (c->n_listeners == 0)
+		return fail(err, errlen, "no listener (--listen)");
+	return 0;
+}
+
+void config_print_help(const char *argv0)
+{
+	printf("Usage: %s [FLAGS]\n\n"
+	       "Tapio sensor: watches the kernel with eBPF observers and streams typed events\n"
+	       "over gRPC (service tapio.sensor.v1.Sensor). Runs as root.\n\nFlags:\n",
+	       argv0);
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", options[i].name, options[i].arg ? " " : "",
+			 options[i].arg ? options[i].arg : "");
+		printf("  %-24s %s\n", left, options[i].help);
+	}
+	printf("  %-24s %s\n  %-24s %s\n", "--help", "print this help and exit", "--version",
+	       "print the version and exit");
+	printf("\nObservers (default rate limit, sampling, ring buffer):\n");
+	for (int i = 0; i < observer_count(); i++) {
+		const struct observer_ops *o = observer_table[i];
+
+		printf("  %-12s %s (%u/s, 1:%u, %uK)\n", o->name, o->description, o->default_rate,
+		       o->default_sample, o->default_ringbuf / 1024);
+	}
+	printf("\nA config file holds the same settings, one per line: 'listen = 127.0.0.1:50051',\n"
+	       "'rate = process=100'. Flags given on the command line override the file.\n");
+}

@@ -1,0 +1,62 @@
+/* config.h - the sensor's configuration: defaults, command-line flags, config file.
+ *
+ * Owns `struct config` and its validation. A config file holds the same settings as
+ * the flags, one `name = value` per line (`#` starts a comment), named like the long
+ * flags without the dashes; flags given on the command line override the file (for
+ * repeatable settings such as `listen`, the command line's list replaces the file's).
+ * Every error is one line that names the flag or file:line and the problem.
+ */
+#ifndef TAPIO_CONFIG_H
+#define TAPIO_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTENERS 8
+#define CONFIG_MAX_OBSERVERS 16
+
+#define CONFIG_DEFAULT_TCP "127.0.0.1:50051"
+#define CONFIG_DEFAULT_UNIX "unix:/run/tapio/sensor.sock"
+
+struct config_observer {
+	int enabled;      /* 1 enabled, 0 disabled */
+	int64_t rate;     /* events/s, 0 = unlimited; -1 = the observer's default */
+	int64_t sample;   /* keep 1 of N; -1 = default */
+	int64_t ringbuf;  /* bytes; -1 = default */
+};
+
+struct config {
+	char *listeners[CONFIG_MAX_LISTENERS]; /* owned strings */
+	int n_listeners;
+	char node_name[256];
+	char btf_path[PATH_MAX];   /* "" = /sys/kernel/btf/vmlinux */
+	char config_file[PATH_MAX];
+	uint32_t proc_cache_size;
+	uint32_t queue_size;       /* default events per subscriber queue */
+	uint32_t max_subscribers;
+	int log_level;             /* enum log_level */
+	int force_perfbuf;
+	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */
+};
+
+enum config_result {
+	CONFIG_OK = 0,
+	CONFIG_EXIT = 1,  /* --help or --version printed: exit 0 */
+	CONFIG_ERROR = -1 /* err holds the one-line message */
+};
+
+void config_init(struct config *c);
+void config_free(struct config *c);
+/* Reads flags (and the file named by --config). */
+enum config_result config_parse_args(struct config *c, int argc, char **argv, char *err,
+				     size_t errlen);
+/* Applies one setting from a file; exposed for tests. */
+int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
+/* Checks what can be checked before start (BTF file readable, ...). */
+int config_validate(struct config *c, char *err, size_t errlen);
+/* Parses "256K", "1M", "4096" into bytes; -1 when malformed. */
+int64_t config_parse_size(const char *s);
+void config_print_help(const char *argv0);
+
+#endif
