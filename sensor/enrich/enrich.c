@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -21,6 +22,11 @@
  * including suspend; kernel ones are exact ns of CLOCK_MONOTONIC. */
 #define PROCFS_START_SLACK_NS 50000000ULL
 
+/* Pids nobody could tell about (gone before the sensor saw them) are not looked up again
+ * for a while: a burst of events from one unknown process costs one /proc attempt. */
+#define MISS_SLOTS 1024
+#define MISS_RETRY_NS 1000000000ULL
+
 struct enrich {
 	struct pcache *cache;
 	char root[PATH_MAX];
@@ -28,6 +34,10 @@ struct enrich {
 	int state_fd;
 	struct cgroup_info *cgroups; /* CGROUP_SLOTS, id 0 = free */
 	uint32_t cgroups_used;
+	struct {
+		uint32_t pid;
+		uint64_t at_ns;
+	} misses[MISS_SLOTS];
 };
 
 struct enrich *enrich_new(uint32_t cache_capacity, const char *root)
@@ -140,21 +150,38 @@ static struct pcache_entry *from_state_map(struct enrich *e, uint32_t pid, uint6
 	return p;
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 struct pcache_entry *enrich_process(struct enrich *e, uint32_t pid, uint64_t start_ns)
 {
 	struct pcache_entry *p;
+	uint32_t slot = pid % MISS_SLOTS;
+	uint64_t now;
 
 	if (!pid)
 		return NULL;
 	p = pcache_lookup(e->cache, pid);
 	if (p && same_start(p, start_ns))
 		return p;
+	now = mono_ns();
+	if (e->misses[slot].pid == pid && now - e->misses[slot].at_ns < MISS_RETRY_NS)
+		return NULL;
 	/* Missing, or an older process with the same pid: the kernel map is exact and
 	 * cheap; /proc also knows the arguments but only while the process lives. */
 	p = from_state_map(e, pid, start_ns);
-	if (p)
-		return p;
-	return from_procfs(e, pid, start_ns);
+	if (!p)
+		p = from_procfs(e, pid, start_ns);
+	if (!p) {
+		e->misses[slot].pid = pid;
+		e->misses[slot].at_ns = now;
+	}
+	return p;
 }
 
 static void scan_one(uint32_t pid, void *arg)

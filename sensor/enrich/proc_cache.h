@@ -27,8 +27,9 @@ struct pcache_entry {
 	uint64_t cgroup_id; /* cgroup v2 id; 0 = unknown */
 	uint32_t flags;	    /* PCACHE_F_* */
 	char comm[PCACHE_COMM_LEN];
-	char *binary;	 /* heap, owned by the entry; "" when unknown, never NULL */
-	char *args;	 /* heap, owned: argv strings each NUL-terminated, back to back */
+	char *binary;	 /* owned by the entry (pcache_set_binary); "" when unknown, never NULL */
+	char *args;	 /* owned (pcache_set_args): argv strings each NUL-terminated, back to
+			  * back, one more NUL after args_len; never NULL */
 	size_t args_len; /* bytes in args */
 	/* private to proc_cache.c */
 	struct pcache_entry *lru_prev, *lru_next, *hash_next;

@@ -24,7 +24,8 @@ int procfs_read_process(const char *root, uint32_t pid, struct pcache_entry *e, 
  * or -1 when the process is gone or has no cgroup placement. */
 int procfs_read_cgroup(const char *root, uint32_t pid, char *out, size_t len);
 
-/* Calls fn for every numeric entry of <root>/proc. Returns the number of pids visited. */
+/* Calls fn for every numeric entry of <root>/proc. Returns the number of pids visited,
+ * or -1 with errno when <root>/proc cannot be opened. */
 int procfs_scan(const char *root, void (*fn)(uint32_t pid, void *arg), void *arg);
 
 /* Where the cgroup v2 (unified) hierarchy is mounted, read from <root>/proc/self/mounts:

@@ -1,0 +1,49 @@
+#!/bin/bash
+# make test: every test of the project, as root, on this machine's kernel.
+#   1. format check (clang-format, the committed .clang-format)
+#   2. coverage build: unit + integration tests, then line coverage of sensor/ (>= 80 %)
+#   3. sanitizer build (ASan + UBSan + LeakSanitizer): unit + integration tests again
+#   4. valgrind: the release sensor through a real session, no leaks, no errors
+# Each build has its own directory; `make run` uses build/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+min_coverage=80
+
+step() { printf '\n=== %s\n' "$*"; }
+
+if [ "$(id -u)" != 0 ]; then
+	echo "make test: the integration tests load BPF programs: run as root" >&2
+	exit 1
+fi
+
+step "format (clang-format --dry-run)"
+git ls-files '*.c' '*.h' | grep -v '^bpf_include/x86/' | xargs clang-format --dry-run --Werror
+echo "ok"
+
+step "coverage build: unit and integration tests"
+cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DTAPIO_COVERAGE=ON >/dev/null
+cmake --build build-cov -j"$jobs"
+find build-cov -name '*.gcda' -delete
+(cd build-cov && ctest --output-on-failure --timeout 900)
+
+step "line coverage of the sensor's own code (sensor/)"
+gcovr --root . --filter 'sensor/' --object-directory build-cov --print-summary \
+	--fail-under-line "$min_coverage" --txt build-cov/coverage.txt >/dev/null
+grep -E '^(TOTAL|lines)' build-cov/coverage.txt || true
+gcovr --root . --filter 'sensor/' --object-directory build-cov --print-summary -o /dev/null
+
+step "sanitizer build (ASan, UBSan, LeakSanitizer): unit and integration tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTAPIO_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan &&
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --output-on-failure --timeout 900)
+
+step "valgrind: the release sensor, a real session, no leaks"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$jobs"
+TAPIO_BUILD_DIR=$PWD/build /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/valgrind
+
+step "all tests passed"
