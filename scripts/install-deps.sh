@@ -9,8 +9,8 @@ BUILD_PKGS="make gcc clang cmake pkg-config libbpf-dev bpftool libelf-dev zlib1g
  libuv1-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
  libgrpc-dev grpc-proto libcriterion-dev"
 
-TEST_PKGS="python3 python3-grpcio python3-protobuf gcovr valgrind iproute2 procps python3-pytest
-"
+TEST_PKGS="python3 python3-grpcio python3-protobuf python3-pytest gcovr valgrind iproute2 procps
+ qemu-system-x86 cpio xz-utils debian-archive-keyring"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -4,6 +4,9 @@
 #   2. coverage build: unit + integration tests, then line coverage of sensor/ (>= 80 %)
 #   3. sanitizer build (ASan + UBSan + LeakSanitizer): unit + integration tests again
 #   4. valgrind: the release sensor through a real session, no leaks, no errors
+#   5. kernel matrix: `tapio-sensor --self-test` on Debian's 5.10, 6.1, 6.12 under qemu
+#      and on this host, again with the perf buffer forced; BPF relocation against every
+#      BTF file in ../shared/btf (5.4 included) when that folder is there
 # Each build has its own directory; `make run` uses build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,5 +48,19 @@ step "valgrind: the release sensor, a real session, no leaks"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j"$jobs"
 TAPIO_BUILD_DIR=$PWD/build /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/valgrind
+
+step "kernel matrix: self-test on 5.10, 6.1, 6.12 (qemu) and the host"
+tests/kernels/run-matrix.sh --files build/sensor/tapio-sensor -- tapio-sensor --self-test
+step "kernel matrix: perf buffer fallback forced, on 5.10 and the host"
+tests/kernels/run-matrix.sh --kernels 5.10 --files build/sensor/tapio-sensor \
+	-- tapio-sensor --self-test --perf-buffer
+
+btf_dir=${TAPIO_BTF_DIR:-$(cd .. && pwd)/shared/btf}
+if [ -d "$btf_dir" ]; then
+	step "CO-RE relocation of every BPF object against $btf_dir"
+	TAPIO_BTF_DIR=$btf_dir tests/kernels/reloc-matrix.sh build/bpf/*.bpf.o
+else
+	step "CO-RE relocation check skipped: no BTF folder at $btf_dir"
+fi
 
 step "all tests passed"

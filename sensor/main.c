@@ -1,8 +1,11 @@
 /* main.c - tapio-sensor: read the configuration, start the sensor, run until signalled. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/selftest.h"
 #include "core/sensor.h"
 
 int main(int argc, char **argv)
@@ -12,6 +15,9 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
+	/* The process the self-test spawns to watch its own fork, exec and exit. */
+	if (argc == 2 && !strcmp(argv[0], SELFTEST_CHILD_NAME))
+		return atoi(argv[1]);
 	config_init(&cfg);
 	switch (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_EXIT:

@@ -75,6 +75,10 @@ struct server {
 static const struct rpc_method *const methods[] = {
 	&events_method,
 	&status_method,
+	&health_check_method,
+	&health_watch_method,
+	&reflection_v1_method,
+	&reflection_v1alpha_method,
 	NULL,
 };
 
@@ -490,9 +494,19 @@ void server_stop(struct server *srv, void (*done)(void *arg), void *arg)
 	srv->stopped = done;
 	srv->stopped_arg = arg;
 	srv->shutting_down = 1;
-	for (struct rpc *r = srv->calls; r; r = r->next)
-		if (!r->status_sent && !r->cancelled && r->method == &events_method)
+	for (struct rpc *r = srv->calls; r; r = r->next) {
+		if (r->status_sent || r->cancelled)
+			continue;
+		if (r->method == &events_method)
 			events_shutdown(r);
+		else if (r->method == &health_watch_method)
+			health_shutdown(r);
+		else if (r->method == &reflection_v1_method ||
+			 r->method == &reflection_v1alpha_method)
+			reflection_shutdown(r);
+	}
+	/* No reflection request is answered from here on: every stream was ended above. */
+	reflection_free_index();
 	srv->shutdown_tag.fn = on_shutdown;
 	grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
 	/* Streams were sent their final status; a client that does not read could keep its

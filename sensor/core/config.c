@@ -205,6 +205,14 @@ static int set_perfbuf(struct config *c, const char *v, enum source src, char *e
 	return 0;
 }
 
+static int set_selftest(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (src == SRC_FILE)
+		return fail(err, len, "self-test: a command-line flag only");
+	c->self_test = 1;
+	return 0;
+}
+
 static int set_observers(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	char buf[512], *save = NULL, *tok;
@@ -317,6 +325,10 @@ static const struct option_def options[] = {
 	 set_queue},
 	{"max-subscribers", "N", "concurrent event streams allowed (default 256)", set_maxsubs},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
+	{"self-test", NULL,
+	 "preflight: start every observer the kernel supports, cause an event for each, check "
+	 "it, print a table, exit 0 only if all passed (no gRPC server)",
+	 set_selftest},
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -521,7 +533,7 @@ int config_validate(struct config *c, char *err, size_t errlen)
 		any |= c->obs[i].enabled;
 	if (!any)
 		return fail(err, errlen, "no observer enabled (--observers)");
-	if (c->n_listeners == 0)
+	if (c->n_listeners == 0 && !c->self_test)
 		return fail(err, errlen, "no listener (--listen)");
 	return 0;
 }

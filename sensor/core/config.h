@@ -37,6 +37,7 @@ struct config {
 	uint32_t max_subscribers;
 	int log_level;             /* enum log_level */
 	int force_perfbuf;
+	int self_test;
 	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */
 };
 

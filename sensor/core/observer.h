@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pb.h"
+#include "core/selftest.h"
 #include "tapio_event.h"
 
 struct bpf_object;
@@ -46,6 +48,11 @@ struct observer_ops {
 	int (*decode)(struct observer *o, const void *data, size_t len);
 	/* Destroys the skeleton (detaches and frees). */
 	void (*destroy)(struct observer *o);
+
+	/* --self-test: cause a representative event (selftest.h)... */
+	void (*self_test_start)(struct observer *o, struct selftest_case *c);
+	/* ...and look at every event while the test runs; done when c->done is set. */
+	void (*self_test_event)(struct observer *o, struct selftest_case *c, const pb_event *ev);
 };
 
 enum observer_state {
@@ -93,6 +100,7 @@ struct observer {
 	uint64_t perf_lost;
 
 	struct output *out; /* ring buffer / perf buffer consumer (core/output.c) */
+	struct selftest_case self_test;
 	void *priv;         /* the observer's own state */
 };
 

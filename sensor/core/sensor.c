@@ -19,6 +19,7 @@
 #include "api/server.h"
 #include "core/log.h"
 #include "core/mounts.h"
+#include "core/selftest.h"
 #include "enrich/enrich.h"
 #include "hub/hub.h"
 
@@ -120,6 +121,8 @@ static int start_parts(struct sensor *s)
 		log_error("no observer could start (see the errors above)");
 		return -1;
 	}
+	if (s->cfg->self_test)
+		return selftest_start(s); /* no gRPC server: the test reads the hub itself */
 	s->server = server_start(s, err, sizeof(err));
 	if (!s->server) {
 		log_error("%s", err);
@@ -175,7 +178,10 @@ void sensor_stop(struct sensor *s, int exit_code)
 	s->exit_code = exit_code;
 	uv_close((uv_handle_t *)&s->sig_int, NULL);
 	uv_close((uv_handle_t *)&s->sig_term, NULL);
-	server_stop(s->server, on_server_stopped, s);
+	if (s->server)
+		server_stop(s->server, on_server_stopped, s);
+	else
+		on_server_stopped(s);
 }
 
 int sensor_run(struct sensor *s)

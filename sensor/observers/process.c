@@ -6,14 +6,18 @@
  * LRU drops it). The kernel-side proc_state map covers what the rate limit hid.
  */
 #include <errno.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/event.h"
 #include "core/features.h"
 #include "core/observer.h"
 #include "core/sensor.h"
 #include "enrich/enrich.h"
+#include "enrich/procfs.h"
 #include "process.h"
 #include "process.skel.h"
 
@@ -199,6 +203,100 @@ static int proc_decode(struct observer *o, const void *data, size_t len)
 	}
 }
 
+/* ---- self-test: spawn ourselves as SELFTEST_CHILD_NAME, which exits with 7 ---------- */
+
+enum { ST_CHILD, ST_SEEN, ST_UID, ST_CGROUP };
+#define SEEN_FORK 1
+#define SEEN_EXEC 2
+#define SEEN_EXIT 4
+#define SELFTEST_EXIT 7
+
+static uint64_t own_cgroup_id(void)
+{
+	char path[256], mount[256];
+
+	if (procfs_read_cgroup("/", getpid(), path, sizeof(path)) < 0 ||
+	    procfs_unified_mount("/", mount, sizeof(mount)) < 0)
+		return 0;
+	return procfs_cgroup_id(mount, path);
+}
+
+static void proc_self_test_start(struct observer *o, struct selftest_case *c)
+{
+	char *argv[] = {SELFTEST_CHILD_NAME, "7", NULL}, *envp[] = {NULL};
+	pid_t pid;
+	int err = posix_spawn(&pid, "/proc/self/exe", NULL, NULL, argv, envp);
+
+	if (err) {
+		selftest_fail(c, "posix_spawn /proc/self/exe: %s", strerror(err));
+		return;
+	}
+	c->v[ST_CHILD] = (uint64_t)pid;
+	c->v[ST_UID] = getuid();
+	c->v[ST_CGROUP] = own_cgroup_id();
+}
+
+/* Checks what the kernel side read through CO-RE against what we know. */
+static int check_exec(struct selftest_case *c, const pb_event *ev)
+{
+	const pb_process *p = ev->process;
+
+	if (p->ppid != (uint32_t)getpid())
+		return selftest_fail(c, "exec: ppid %u, expected %d", p->ppid, getpid()), -1;
+	if (p->uid != c->v[ST_UID])
+		return selftest_fail(c, "exec: uid %u, expected %u", p->uid,
+				     (unsigned)c->v[ST_UID]), -1;
+	if (ev->exec->n_args != 2 || strcmp(ev->exec->args[0], SELFTEST_CHILD_NAME) ||
+	    strcmp(ev->exec->args[1], "7"))
+		return selftest_fail(c, "exec: argv not [\"%s\", \"7\"]", SELFTEST_CHILD_NAME), -1;
+	if (strcmp(ev->exec->filename, "/proc/self/exe"))
+		return selftest_fail(c, "exec: filename \"%s\"", ev->exec->filename), -1;
+	if (c->v[ST_CGROUP] && p->cgroup_id != c->v[ST_CGROUP])
+		return selftest_fail(c, "exec: cgroup id %llu, expected %llu",
+				     (unsigned long long)p->cgroup_id,
+				     (unsigned long long)c->v[ST_CGROUP]), -1;
+	return 0;
+}
+
+static int check_exit(struct selftest_case *c, const pb_event *ev)
+{
+	int status;
+
+	waitpid((pid_t)c->v[ST_CHILD], &status, 0);
+	if (ev->exit->exit_code != SELFTEST_EXIT || ev->exit->signal)
+		return selftest_fail(c, "exit: code %u signal %u, expected code %d",
+				     ev->exit->exit_code, ev->exit->signal, SELFTEST_EXIT), -1;
+	if (ev->exit->lifetime_ns == 0 || ev->exit->lifetime_ns > 60000000000ULL)
+		return selftest_fail(c, "exit: lifetime %llu ns",
+				     (unsigned long long)ev->exit->lifetime_ns), -1;
+	return 0;
+}
+
+static void proc_self_test_event(struct observer *o, struct selftest_case *c, const pb_event *ev)
+{
+	if (ev->observer != PB_OBSERVER(PROCESS) || !ev->process ||
+	    ev->process->pid != c->v[ST_CHILD])
+		return;
+	if (ev->payload_case == PB_PAYLOAD(FORK)) {
+		if (ev->fork->parent_pid != (uint32_t)getpid())
+			return selftest_fail(c, "fork: parent %u, expected %d", ev->fork->parent_pid,
+					     getpid());
+		c->v[ST_SEEN] |= SEEN_FORK;
+	} else if (ev->payload_case == PB_PAYLOAD(EXEC)) {
+		if (check_exec(c, ev) < 0)
+			return;
+		c->v[ST_SEEN] |= SEEN_EXEC;
+	} else if (ev->payload_case == PB_PAYLOAD(EXIT)) {
+		if (check_exit(c, ev) < 0)
+			return;
+		c->v[ST_SEEN] |= SEEN_EXIT;
+	}
+	if (c->v[ST_SEEN] == (SEEN_FORK | SEEN_EXEC | SEEN_EXIT))
+		selftest_pass(c, "fork, exec and exit of pid %llu: ppid, uid, argv, cgroup, "
+				 "exit code checked",
+			      (unsigned long long)c->v[ST_CHILD]);
+}
+
 const struct observer_ops process_observer = {
 	.name = "process",
 	.description = "process lifecycle: fork, exec, exit (sched tracepoints)",
@@ -211,4 +309,6 @@ const struct observer_ops process_observer = {
 	.loaded = proc_loaded,
 	.decode = proc_decode,
 	.destroy = proc_destroy,
+	.self_test_start = proc_self_test_start,
+	.self_test_event = proc_self_test_event,
 };
