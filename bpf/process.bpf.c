@@ -177,13 +177,17 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	if (BPF_CORE_READ(task, signal, live.counter) != 0)
 		return 0;
 	pid = BPF_CORE_READ(task, tgid);
-	bpf_map_delete_elem(&proc_state, &pid);
-
-	if (!tp_admit())
+	/* A streamed exit leaves the entry for the sensor to read while it decodes the
+	 * record (then deletes it); an exit nobody will hear of removes it here. */
+	if (!tp_admit()) {
+		bpf_map_delete_elem(&proc_state, &pid);
 		return 0;
+	}
 	e = tp_reserve(sizeof(*e));
-	if (!e)
+	if (!e) {
+		bpf_map_delete_elem(&proc_state, &pid);
 		return 0;
+	}
 	tp_fill_header(&e->h, TP_EV_PROCESS_EXIT, sizeof(*e));
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->exit_code = BPF_CORE_READ(task, exit_code);

@@ -10,7 +10,7 @@ BUILD_PKGS="make gcc clang cmake pkg-config libbpf-dev bpftool libelf-dev zlib1g
  libgrpc-dev grpc-proto libcriterion-dev"
 
 TEST_PKGS="python3 python3-grpcio python3-protobuf python3-pytest gcovr valgrind iproute2 procps
- qemu-system-x86 cpio xz-utils debian-archive-keyring"
+ qemu-system-x86 cpio xz-utils debian-archive-keyring podman runc busybox-static"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -185,8 +185,8 @@ static void on_request(struct rpc *r, int ok)
 
 	if (!ok || r->cancelled)
 		return;
-	req = (pb_events_request *)rpc_unpack(
-		r, &tapio__sensor__v1__get_events_request__descriptor);
+	req = (pb_events_request *)rpc_unpack(r,
+					      &tapio__sensor__v1__get_events_request__descriptor);
 	if (!req) {
 		rpc_finish(r, NULL, GRPC_STATUS_INVALID_ARGUMENT,
 			   "request is not a tapio.sensor.v1.GetEventsRequest");

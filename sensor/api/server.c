@@ -35,7 +35,7 @@ struct tag {
 	struct rpc *rpc;
 	rpc_done_fn done;
 	grpc_byte_buffer *send; /* message this batch sent, destroyed on completion */
-	grpc_slice details;     /* status details this batch sent */
+	grpc_slice details;	/* status details this batch sent */
 	int has_details;
 };
 
@@ -421,7 +421,8 @@ static int bind_listeners(struct server *srv, char *err, size_t errlen)
 		grpc_server_credentials_release(creds);
 		if (port == 0) {
 			snprintf(err, errlen,
-				 "cannot listen on %s (address in use, not local, or not resolvable)",
+				 "cannot listen on %s (address in use, not local, or not "
+				 "resolvable)",
 				 addr);
 			return -1;
 		}

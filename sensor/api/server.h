@@ -32,12 +32,12 @@ struct rpc {
 	struct sensor *sensor;
 	grpc_call *call;
 	const struct rpc_method *method;
-	int pending;     /* batches in flight */
-	int closed;      /* RECV_CLOSE_ON_SERVER completed */
-	int cancelled;   /* the client went away (cancel, deadline, disconnect) */
+	int pending;   /* batches in flight */
+	int closed;    /* RECV_CLOSE_ON_SERVER completed */
+	int cancelled; /* the client went away (cancel, deadline, disconnect) */
 	int status_sent;
 	grpc_byte_buffer *recv; /* target of a RECV_MESSAGE op */
-	void *state;            /* the handler's */
+	void *state;		/* the handler's */
 	/* Called once when the client goes away before the handler sent a status. */
 	void (*on_cancel)(struct rpc *r);
 	/* Called once just before the call is freed. */

@@ -99,7 +99,8 @@ static int listener_valid(const char *a, char *err, size_t len)
 
 	if (!strncmp(a, "unix:", 5)) {
 		if (a[5] != '/')
-			return fail(err, len, "--listen %s: a unix socket needs an absolute path", a);
+			return fail(err, len, "--listen %s: a unix socket needs an absolute path",
+				    a);
 		if (strlen(a + 5) >= 108)
 			return fail(err, len, "--listen %s: unix socket path too long", a);
 		return 0;
@@ -133,8 +134,7 @@ static int set_listen(struct config *c, const char *v, enum source src, char *er
 	return 0;
 }
 
-static int set_string(char *dst, size_t cap, const char *flag, const char *v, char *err,
-		      size_t len)
+static int set_string(char *dst, size_t cap, const char *flag, const char *v, char *err, size_t len)
 {
 	if (strlen(v) >= cap)
 		return fail(err, len, "--%s: value too long (max %zu bytes)", flag, cap - 1);
@@ -295,7 +295,8 @@ static int set_ringbuf(struct config *c, const char *v, enum source src, char *e
 	n = config_parse_size(val);
 	if (n < 4096 || n > (1 << 30) || (n & (n - 1)))
 		return fail(err, len,
-			    "--ringbuf %s: expected a power of two from 4K to 1024M (e.g. 256K)", v);
+			    "--ringbuf %s: expected a power of two from 4K to 1024M (e.g. 256K)",
+			    v);
 	c->obs[i].ringbuf = n;
 	return 0;
 }
@@ -311,17 +312,20 @@ static const struct option_def options[] = {
 	 set_node},
 	{"observers", "LIST", "comma-separated observers to run, or 'all' (default all)",
 	 set_observers},
-	{"rate", "OBS=N", "kernel-side rate limit of an observer, events/s, 0 = unlimited", set_rate},
+	{"rate", "OBS=N", "kernel-side rate limit of an observer, events/s, 0 = unlimited",
+	 set_rate},
 	{"sample", "OBS=N", "keep 1 of every N events of an observer (default 1: all)", set_sample},
 	{"ringbuf", "OBS=SIZE", "ring buffer size of an observer, power of two (e.g. 512K)",
 	 set_ringbuf},
-	{"perf-buffer", NULL, "use the perf buffer instead of the BPF ring buffer (automatic on "
-			      "kernels before 5.8)",
+	{"perf-buffer", NULL,
+	 "use the perf buffer instead of the BPF ring buffer (automatic on "
+	 "kernels before 5.8)",
 	 set_perfbuf},
 	{"btf", "PATH", "kernel BTF file for kernels without /sys/kernel/btf/vmlinux", set_btf},
 	{"proc-cache-size", "N", "processes kept in the process cache (default 16384)", set_cache},
-	{"queue-size", "N", "default events queued per subscriber before it loses events "
-			    "(default 8192)",
+	{"queue-size", "N",
+	 "default events queued per subscriber before it loses events "
+	 "(default 8192)",
 	 set_queue},
 	{"max-subscribers", "N", "concurrent event streams allowed (default 256)", set_maxsubs},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
@@ -475,7 +479,8 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 				fail(err, errlen, "flag '--%s' needs a value (see --help)",
 				     options[optopt - 1000].name);
 			else
-				fail(err, errlen, "unknown flag '%s' (see --help)", argv[optind - 1]);
+				fail(err, errlen, "unknown flag '%s' (see --help)",
+				     argv[optind - 1]);
 			rc = CONFIG_ERROR;
 			goto out;
 		}
@@ -560,6 +565,7 @@ void config_print_help(const char *argv0)
 		printf("  %-12s %s (%u/s, 1:%u, %uK)\n", o->name, o->description, o->default_rate,
 		       o->default_sample, o->default_ringbuf / 1024);
 	}
-	printf("\nA config file holds the same settings, one per line: 'listen = 127.0.0.1:50051',\n"
+	printf("\nA config file holds the same settings, one per line: 'listen = "
+	       "127.0.0.1:50051',\n"
 	       "'rate = process=100'. Flags given on the command line override the file.\n");
 }

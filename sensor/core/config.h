@@ -20,22 +20,22 @@
 #define CONFIG_DEFAULT_UNIX "unix:/run/tapio/sensor.sock"
 
 struct config_observer {
-	int enabled;      /* 1 enabled, 0 disabled */
-	int64_t rate;     /* events/s, 0 = unlimited; -1 = the observer's default */
-	int64_t sample;   /* keep 1 of N; -1 = default */
-	int64_t ringbuf;  /* bytes; -1 = default */
+	int enabled;	 /* 1 enabled, 0 disabled */
+	int64_t rate;	 /* events/s, 0 = unlimited; -1 = the observer's default */
+	int64_t sample;	 /* keep 1 of N; -1 = default */
+	int64_t ringbuf; /* bytes; -1 = default */
 };
 
 struct config {
 	char *listeners[CONFIG_MAX_LISTENERS]; /* owned strings */
 	int n_listeners;
 	char node_name[256];
-	char btf_path[PATH_MAX];   /* "" = /sys/kernel/btf/vmlinux */
+	char btf_path[PATH_MAX]; /* "" = /sys/kernel/btf/vmlinux */
 	char config_file[PATH_MAX];
 	uint32_t proc_cache_size;
-	uint32_t queue_size;       /* default events per subscriber queue */
+	uint32_t queue_size; /* default events per subscriber queue */
 	uint32_t max_subscribers;
-	int log_level;             /* enum log_level */
+	int log_level; /* enum log_level */
 	int force_perfbuf;
 	int self_test;
 	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */

@@ -5,6 +5,7 @@
 
 #include "core/observer.h"
 #include "core/sensor.h"
+#include "core/utf8.h"
 #include "enrich/enrich.h"
 #include "hub/hub.h"
 
@@ -53,8 +54,7 @@ static void fill_container(struct event_ctx *c, const struct cgroup_info *cg)
 	}
 }
 
-void event_begin(struct event_ctx *c, struct observer *o, const struct tp_event_header *h,
-		 int type)
+void event_begin(struct event_ctx *c, struct observer *o, const struct tp_event_header *h, int type)
 {
 	struct sensor *s = o->sensor;
 	struct enrich *en = s->enrich;
@@ -80,6 +80,7 @@ void event_begin(struct event_ctx *c, struct observer *o, const struct tp_event_
 		/* Nobody knows more than the record itself. */
 		tapio__sensor__v1__process__init(&c->process.pb);
 		memcpy(c->comm, h->comm, TP_TASK_COMM_LEN);
+		utf8_scrub(c->comm, strlen(c->comm));
 		c->process.pb.pid = h->pid;
 		c->process.pb.comm = c->comm;
 		c->process.pb.cgroup_id = h->cgroup_id;

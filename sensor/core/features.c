@@ -23,10 +23,16 @@
 #include "core/mounts.h"
 
 static const char *const names[FEAT_MAX] = {
-	[FEAT_BTF] = "btf",         [FEAT_RINGBUF] = "ringbuf",   [FEAT_PERFBUF] = "perf_buffer",
-	[FEAT_TRACEPOINT] = "tracepoint", [FEAT_RAW_TP] = "raw_tracepoint",
-	[FEAT_TP_BTF] = "tp_btf",   [FEAT_KPROBE] = "kprobe",     [FEAT_FENTRY] = "fentry",
-	[FEAT_LSM] = "lsm",         [FEAT_UPROBE] = "uprobe",
+	[FEAT_BTF] = "btf",
+	[FEAT_RINGBUF] = "ringbuf",
+	[FEAT_PERFBUF] = "perf_buffer",
+	[FEAT_TRACEPOINT] = "tracepoint",
+	[FEAT_RAW_TP] = "raw_tracepoint",
+	[FEAT_TP_BTF] = "tp_btf",
+	[FEAT_KPROBE] = "kprobe",
+	[FEAT_FENTRY] = "fentry",
+	[FEAT_LSM] = "lsm",
+	[FEAT_UPROBE] = "uprobe",
 };
 
 static const struct bpf_insn ret0[] = {
@@ -49,8 +55,7 @@ static void set(struct features *f, enum feature_id id, int ok, const char *fmt,
 
 static int load_prog(enum bpf_prog_type type, enum bpf_attach_type eat, int btf_id)
 {
-	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = eat,
-		    .attach_btf_id = btf_id);
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = eat, .attach_btf_id = btf_id);
 
 	return bpf_prog_load(type, "tp_probe", "GPL", ret0, 2, &opts);
 }
@@ -112,8 +117,10 @@ static void probe_maps(struct features *f)
 
 static void probe_tracepoint(struct features *f)
 {
-	struct perf_event_attr attr = {.type = PERF_TYPE_TRACEPOINT, .size = sizeof(attr),
-				       .sample_period = 1, .wakeup_events = 1};
+	struct perf_event_attr attr = {.type = PERF_TYPE_TRACEPOINT,
+				       .size = sizeof(attr),
+				       .sample_period = 1,
+				       .wakeup_events = 1};
 	const char *tracefs = mounts_tracefs();
 	char path[256];
 	int id, prog, pfd, err;
@@ -186,9 +193,10 @@ static void probe_btf_progs(struct features *f)
 		const char *target;
 		int kind;
 	} p[] = {
-		{FEAT_TP_BTF, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP, "btf_trace_sched_process_exec",
-		 BTF_KIND_TYPEDEF},
-		{FEAT_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "do_nanosleep", BTF_KIND_FUNC},
+		{FEAT_TP_BTF, BPF_PROG_TYPE_TRACING, BPF_TRACE_RAW_TP,
+		 "btf_trace_sched_process_exec", BTF_KIND_TYPEDEF},
+		{FEAT_FENTRY, BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY, "do_nanosleep",
+		 BTF_KIND_FUNC},
 		{FEAT_LSM, BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_file_open", BTF_KIND_FUNC},
 	};
 	struct btf *vmlinux = btf__load_vmlinux_btf();
@@ -223,8 +231,8 @@ static int pmu_type(const char *pmu)
 
 static void probe_kprobe(struct features *f)
 {
-	struct perf_event_attr attr = {.size = sizeof(attr), .sample_period = 1,
-				       .wakeup_events = 1};
+	struct perf_event_attr attr = {
+		.size = sizeof(attr), .sample_period = 1, .wakeup_events = 1};
 	int type = pmu_type("kprobe"), prog, pfd, err;
 
 	if (type < 0) {
@@ -272,8 +280,8 @@ static long self_offset(void)
 
 static void probe_uprobe(struct features *f)
 {
-	struct perf_event_attr attr = {.size = sizeof(attr), .sample_period = 1,
-				       .wakeup_events = 1};
+	struct perf_event_attr attr = {
+		.size = sizeof(attr), .sample_period = 1, .wakeup_events = 1};
 	int type = pmu_type("uprobe"), prog, pfd, err;
 	long off = self_offset();
 
@@ -292,7 +300,7 @@ static void probe_uprobe(struct features *f)
 	}
 	attr.type = type;
 	attr.config1 = (uint64_t)(uintptr_t) "/proc/self/exe"; /* uprobe_path */
-	attr.config2 = (uint64_t)off;                           /* probe_offset */
+	attr.config2 = (uint64_t)off;			       /* probe_offset */
 	pfd = perf_open(&attr);
 	err = pfd < 0 ? -errno : perf_attach(pfd, prog);
 	close(prog);

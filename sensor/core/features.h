@@ -8,12 +8,12 @@
 #define TAPIO_FEATURES_H
 
 enum feature_id {
-	FEAT_BTF = 0,    /* kernel BTF (or --btf file) for CO-RE relocation */
-	FEAT_RINGBUF,    /* BPF_MAP_TYPE_RINGBUF (5.8+) */
-	FEAT_PERFBUF,    /* BPF_MAP_TYPE_PERF_EVENT_ARRAY */
+	FEAT_BTF = 0,	 /* kernel BTF (or --btf file) for CO-RE relocation */
+	FEAT_RINGBUF,	 /* BPF_MAP_TYPE_RINGBUF (5.8+) */
+	FEAT_PERFBUF,	 /* BPF_MAP_TYPE_PERF_EVENT_ARRAY */
 	FEAT_TRACEPOINT, /* perf tracepoints (needs tracefs) */
-	FEAT_RAW_TP,     /* raw tracepoints */
-	FEAT_TP_BTF,     /* BTF-typed raw tracepoints */
+	FEAT_RAW_TP,	 /* raw tracepoints */
+	FEAT_TP_BTF,	 /* BTF-typed raw tracepoints */
 	FEAT_KPROBE,
 	FEAT_FENTRY,
 	FEAT_LSM,

@@ -182,7 +182,8 @@ int observers_start(struct sensor *s)
 		o->state = OBSERVER_RUNNING;
 		running++;
 		if (o->use_perfbuf)
-			log_info("observer %s running: %d programs attached, perf buffer, rate %u/s, "
+			log_info("observer %s running: %d programs attached, perf buffer, rate "
+				 "%u/s, "
 				 "sample 1:%u",
 				 o->ops->name, o->n_attached, o->rate, o->sample ? o->sample : 1);
 		else

@@ -28,10 +28,10 @@ struct features;
 #define OBSERVER_MAX_LINKS 16
 
 struct observer_ops {
-	const char *name;        /* "process": flag and filter name */
+	const char *name;	 /* "process": flag and filter name */
 	const char *description; /* one line for --help */
-	int proto_id;            /* Tapio__Sensor__V1__Observer value */
-	uint32_t default_rate;   /* events/s the kernel side may emit; 0 = unlimited */
+	int proto_id;		 /* Tapio__Sensor__V1__Observer value */
+	uint32_t default_rate;	 /* events/s the kernel side may emit; 0 = unlimited */
 	uint32_t default_sample; /* keep 1 of N; 1 = all */
 	uint32_t default_ringbuf;
 	/* Names of the observer's own counter slots, from TP_CNT_OBSERVER on (NULL ends). */
@@ -101,7 +101,7 @@ struct observer {
 
 	struct output *out; /* ring buffer / perf buffer consumer (core/output.c) */
 	struct selftest_case self_test;
-	void *priv;         /* the observer's own state */
+	void *priv; /* the observer's own state */
 };
 
 /* The table (observers/registry.c). */

@@ -71,7 +71,8 @@ struct output *output_start(uv_loop_t *loop, struct observer *o, int map_fd, int
 		return NULL;
 	out->o = o;
 	if (perf) {
-		out->pb = perf_buffer__new(map_fd, PERF_PAGES, on_perf_sample, on_perf_lost, o, NULL);
+		out->pb =
+			perf_buffer__new(map_fd, PERF_PAGES, on_perf_sample, on_perf_lost, o, NULL);
 		fd = out->pb ? perf_buffer__epoll_fd(out->pb) : -1;
 	} else {
 		out->rb = ring_buffer__new(map_fd, on_record, o, NULL);

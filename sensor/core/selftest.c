@@ -64,10 +64,10 @@ static void print_observer(const struct observer *o)
 	else if (has_case(o))
 		result = o->self_test.passed ? "PASS" : "FAIL";
 	printf("%-10s %-4s %s\n", o->ops->name, result,
-	       o->state == OBSERVER_FAILED ? o->error
+	       o->state == OBSERVER_FAILED     ? o->error
 	       : o->state == OBSERVER_DISABLED ? "disabled by --observers"
-	       : o->self_test.detail[0] ? o->self_test.detail
-					 : "timed out: no event seen");
+	       : o->self_test.detail[0]	       ? o->self_test.detail
+					       : "timed out: no event seen");
 	for (int i = 0; i < o->n_attached; i++)
 		printf("%-15s attached %s\n", "", o->attached[i]);
 	for (int i = 0; i < o->n_skipped; i++)
@@ -158,9 +158,9 @@ static void on_timeout(uv_timer_t *t)
 		struct observer *o = &st.s->observers[i];
 
 		if (has_case(o) && !o->self_test.done)
-			selftest_fail(&o->self_test, "timed out after %d ms (%s)",
-				      SELFTEST_TIMEOUT_MS,
-				      o->self_test.detail[0] ? o->self_test.detail : "no event seen");
+			selftest_fail(
+				&o->self_test, "timed out after %d ms (%s)", SELFTEST_TIMEOUT_MS,
+				o->self_test.detail[0] ? o->self_test.detail : "no event seen");
 	}
 	finish();
 }

@@ -95,15 +95,26 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+static void on_server_stopped(void *arg);
+
 static void abort_start(struct sensor *s)
 {
-	observers_stop(s);
+	s->stopping = 1;
+	if (s->server) {
+		server_stop(s->server, on_server_stopped, s);
+		uv_run(&s->loop, UV_RUN_DEFAULT); /* until the server has stopped */
+	} else {
+		observers_stop(s);
+	}
 	uv_walk(&s->loop, close_walk, NULL);
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 	teardown(s);
 	uv_loop_close(&s->loop);
 }
 
+/* The listeners are bound first: a bad address fails in a moment, before any BPF is
+ * loaded, with nothing else printed. The loop does not run yet, so no call is handled
+ * before the observers are up. */
 static int start_parts(struct sensor *s)
 {
 	char err[512];
@@ -115,20 +126,24 @@ static int start_parts(struct sensor *s)
 		log_error("out of memory");
 		return -1;
 	}
+	if (!s->cfg->self_test) { /* the self-test reads the hub itself */
+		s->server = server_start(s, err, sizeof(err));
+		if (!s->server) {
+			log_error("%s", err);
+			return -1;
+		}
+	}
+	log_info("tapio-sensor %s starting on %s (kernel %s), boot id %s", TAPIO_VERSION,
+		 s->cfg->node_name, s->kernel_release, s->boot_id);
+	features_probe(&s->features, s->cfg->btf_path[0] ? s->cfg->btf_path : NULL);
+	features_log(&s->features);
 	n = enrich_scan_proc(s->enrich);
 	log_info("process cache: %d processes read from /proc", n);
 	if (observers_start(s) == 0) {
 		log_error("no observer could start (see the errors above)");
 		return -1;
 	}
-	if (s->cfg->self_test)
-		return selftest_start(s); /* no gRPC server: the test reads the hub itself */
-	s->server = server_start(s, err, sizeof(err));
-	if (!s->server) {
-		log_error("%s", err);
-		return -1;
-	}
-	return 0;
+	return s->cfg->self_test ? selftest_start(s) : 0;
 }
 
 int sensor_start(struct sensor *s, struct config *cfg)
@@ -145,11 +160,6 @@ int sensor_start(struct sensor *s, struct config *cfg)
 	s->started_unix_ns = clock_ns(CLOCK_REALTIME);
 	s->mono_to_real_ns = (int64_t)(s->started_unix_ns - sensor_mono_ns());
 	libbpf_set_print(libbpf_to_log);
-	log_info("tapio-sensor %s starting on %s (kernel %s), boot id %s", TAPIO_VERSION,
-		 cfg->node_name, s->kernel_release, s->boot_id);
-
-	features_probe(&s->features, cfg->btf_path[0] ? cfg->btf_path : NULL);
-	features_log(&s->features);
 	if (start_parts(s) < 0) {
 		abort_start(s);
 		return -1;

@@ -29,7 +29,7 @@ struct sensor {
 	struct hub *hub;
 	struct server *server;
 
-	char boot_id[37];         /* random UUID of this run */
+	char boot_id[37]; /* random UUID of this run */
 	char kernel_release[65];
 	uint64_t started_unix_ns; /* wall clock at start */
 	int64_t mono_to_real_ns;  /* add to a CLOCK_MONOTONIC time to get wall clock */

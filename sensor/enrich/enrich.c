@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "enrich/procfs.h"
 #include "process.h"
 
@@ -119,6 +120,10 @@ static struct pcache_entry *from_procfs(struct enrich *e, uint32_t pid, uint64_t
 		pcache_remove(e->cache, pid);
 		return NULL;
 	}
+	/* /proc gives bytes; the cache holds what can go into a protobuf string. */
+	utf8_scrub(p->comm, strlen(p->comm));
+	utf8_scrub(p->binary, strlen(p->binary));
+	utf8_scrub(p->args, p->args_len);
 	learn_from_proc(e, p, cgpath);
 	return p;
 }
@@ -143,7 +148,9 @@ static struct pcache_entry *from_state_map(struct enrich *e, uint32_t pid, uint6
 	p->cgroup_id = info.cgroup_id;
 	memcpy(p->comm, info.comm, sizeof(p->comm));
 	p->comm[sizeof(p->comm) - 1] = 0;
+	utf8_scrub(p->comm, strlen(p->comm));
 	info.filename[sizeof(info.filename) - 1] = 0;
+	utf8_scrub(info.filename, strlen(info.filename));
 	pcache_set_binary(p, info.filename);
 	if (!info.filename[0])
 		p->flags |= PCACHE_F_PARTIAL;
@@ -182,6 +189,19 @@ struct pcache_entry *enrich_process(struct enrich *e, uint32_t pid, uint64_t sta
 		e->misses[slot].at_ns = now;
 	}
 	return p;
+}
+
+void enrich_process_exited(struct enrich *e, uint32_t pid, uint64_t start_ns)
+{
+	struct pcache_entry *p = pcache_peek(e->cache, pid);
+	struct proc_info info;
+
+	if (p && (!p->start_ns || same_start(p, start_ns)))
+		p->flags |= PCACHE_F_EXITED;
+	/* Only this process's entry: a new process may already have the pid. */
+	if (e->state_fd >= 0 && bpf_map_lookup_elem(e->state_fd, &pid, &info) == 0 &&
+	    (!start_ns || info.start_ns == start_ns))
+		bpf_map_delete_elem(e->state_fd, &pid);
 }
 
 static void scan_one(uint32_t pid, void *arg)

@@ -31,6 +31,8 @@ int enrich_scan_proc(struct enrich *e);
 /* The kernel's proc_state map (key pid, value struct proc_info), or -1 to forget it. */
 void enrich_set_state_map(struct enrich *e, int fd);
 
+/* The process exited: its kernel-side proc_state entry is no longer needed. */
+void enrich_process_exited(struct enrich *e, uint32_t pid, uint64_t start_ns);
 /* The process pid that started at start_ns (0 = any), from the cache or, on a miss,
  * the kernel map or /proc; NULL when nobody knows it. */
 struct pcache_entry *enrich_process(struct enrich *e, uint32_t pid, uint64_t start_ns);

@@ -54,8 +54,8 @@ int filter_type_by_name(const char *name)
 
 const char *filter_type_name(int type)
 {
-	const ProtobufCEnumValue *v =
-		protobuf_c_enum_descriptor_get_value(&tapio__sensor__v1__event_type__descriptor, type);
+	const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+		&tapio__sensor__v1__event_type__descriptor, type);
 
 	return v ? v->name + strlen("EVENT_TYPE_") : "unknown";
 }
@@ -89,8 +89,8 @@ static int compile_one(struct cfilter *cf, const pb_filter *f, const char *list,
 		int v = filter_observer_by_name(f->observers[i]);
 
 		if (v < 0)
-			return fail(err, len, "%s[%zu].observers[%zu]: unknown observer \"%s\"", list,
-				    idx, i, f->observers[i]);
+			return fail(err, len, "%s[%zu].observers[%zu]: unknown observer \"%s\"",
+				    list, idx, i, f->observers[i]);
 		set_bit(cf->observers, v);
 		cf->has_observers = 1;
 	}

@@ -10,7 +10,7 @@
 struct loss {
 	uint64_t count;
 	uint64_t first_ns, last_ns; /* wall clock */
-	uint32_t after;             /* queued events that precede the gap */
+	uint32_t after;		    /* queued events that precede the gap */
 };
 
 struct subscriber {

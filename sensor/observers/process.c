@@ -16,6 +16,7 @@
 #include "core/features.h"
 #include "core/observer.h"
 #include "core/sensor.h"
+#include "core/utf8.h"
 #include "enrich/enrich.h"
 #include "enrich/procfs.h"
 #include "process.h"
@@ -99,6 +100,11 @@ static int decode_exec(struct observer *o, struct proc_exec_event *e)
 	if (e->args_len >= PROC_ARGS_SIZE) /* keep the last string terminated */
 		e->args_len = PROC_ARGS_SIZE - 1;
 	e->args[e->args_len] = 0;
+	utf8_scrub(e->info.comm, strlen(e->info.comm));
+	utf8_scrub(e->info.filename, strlen(e->info.filename));
+	utf8_scrub(e->args, e->args_len);
+	utf8_scrub(e->cgroup_name, strlen(e->cgroup_name));
+	utf8_scrub(e->cgroup_parent, strlen(e->cgroup_parent));
 	cache_exec(o, e);
 
 	event_begin(&c, o, &e->h, PB_TYPE(PROCESS_EXEC));
@@ -115,7 +121,6 @@ static int decode_exec(struct observer *o, struct proc_exec_event *e)
 
 static int decode_exit(struct observer *o, const struct proc_exit_event *e)
 {
-	struct pcache_entry *p;
 	struct event_ctx c;
 	pb_exit x = TAPIO__SENSOR__V1__PROCESS_EXIT__INIT;
 
@@ -128,9 +133,7 @@ static int decode_exit(struct observer *o, const struct proc_exit_event *e)
 	c.ev.payload_case = PB_PAYLOAD(EXIT);
 	c.ev.exit = &x;
 	event_publish(&c);
-	p = pcache_peek(enrich_cache(o->sensor->enrich), e->h.pid);
-	if (p && (!p->start_ns || p->start_ns == e->h.start_ns))
-		p->flags |= PCACHE_F_EXITED;
+	enrich_process_exited(o->sensor->enrich, e->h.pid, e->h.start_ns);
 	return 0;
 }
 
@@ -146,6 +149,7 @@ static void cache_fork(struct observer *o, const struct proc_fork_event *e)
 	child->cgroup_id = e->h.cgroup_id;
 	memcpy(child->comm, e->h.comm, sizeof(child->comm));
 	terminate(child->comm, sizeof(child->comm));
+	utf8_scrub(child->comm, strlen(child->comm));
 	/* Looked up after the insert: the child is most recently used, so this cannot
 	 * evict it. */
 	parent = enrich_process(en, e->parent_pid, 0);
@@ -245,7 +249,8 @@ static int check_exec(struct selftest_case *c, const pb_event *ev)
 		return selftest_fail(c, "exec: ppid %u, expected %d", p->ppid, getpid()), -1;
 	if (p->uid != c->v[ST_UID])
 		return selftest_fail(c, "exec: uid %u, expected %u", p->uid,
-				     (unsigned)c->v[ST_UID]), -1;
+				     (unsigned)c->v[ST_UID]),
+		       -1;
 	if (ev->exec->n_args != 2 || strcmp(ev->exec->args[0], SELFTEST_CHILD_NAME) ||
 	    strcmp(ev->exec->args[1], "7"))
 		return selftest_fail(c, "exec: argv not [\"%s\", \"7\"]", SELFTEST_CHILD_NAME), -1;
@@ -254,7 +259,8 @@ static int check_exec(struct selftest_case *c, const pb_event *ev)
 	if (c->v[ST_CGROUP] && p->cgroup_id != c->v[ST_CGROUP])
 		return selftest_fail(c, "exec: cgroup id %llu, expected %llu",
 				     (unsigned long long)p->cgroup_id,
-				     (unsigned long long)c->v[ST_CGROUP]), -1;
+				     (unsigned long long)c->v[ST_CGROUP]),
+		       -1;
 	return 0;
 }
 
@@ -265,10 +271,12 @@ static int check_exit(struct selftest_case *c, const pb_event *ev)
 	waitpid((pid_t)c->v[ST_CHILD], &status, 0);
 	if (ev->exit->exit_code != SELFTEST_EXIT || ev->exit->signal)
 		return selftest_fail(c, "exit: code %u signal %u, expected code %d",
-				     ev->exit->exit_code, ev->exit->signal, SELFTEST_EXIT), -1;
+				     ev->exit->exit_code, ev->exit->signal, SELFTEST_EXIT),
+		       -1;
 	if (ev->exit->lifetime_ns == 0 || ev->exit->lifetime_ns > 60000000000ULL)
 		return selftest_fail(c, "exit: lifetime %llu ns",
-				     (unsigned long long)ev->exit->lifetime_ns), -1;
+				     (unsigned long long)ev->exit->lifetime_ns),
+		       -1;
 	return 0;
 }
 
@@ -279,8 +287,8 @@ static void proc_self_test_event(struct observer *o, struct selftest_case *c, co
 		return;
 	if (ev->payload_case == PB_PAYLOAD(FORK)) {
 		if (ev->fork->parent_pid != (uint32_t)getpid())
-			return selftest_fail(c, "fork: parent %u, expected %d", ev->fork->parent_pid,
-					     getpid());
+			return selftest_fail(c, "fork: parent %u, expected %d",
+					     ev->fork->parent_pid, getpid());
 		c->v[ST_SEEN] |= SEEN_FORK;
 	} else if (ev->payload_case == PB_PAYLOAD(EXEC)) {
 		if (check_exec(c, ev) < 0)
@@ -292,8 +300,9 @@ static void proc_self_test_event(struct observer *o, struct selftest_case *c, co
 		c->v[ST_SEEN] |= SEEN_EXIT;
 	}
 	if (c->v[ST_SEEN] == (SEEN_FORK | SEEN_EXEC | SEEN_EXIT))
-		selftest_pass(c, "fork, exec and exit of pid %llu: ppid, uid, argv, cgroup, "
-				 "exit code checked",
+		selftest_pass(c,
+			      "fork, exec and exit of pid %llu: ppid, uid, argv, cgroup, "
+			      "exit code checked",
 			      (unsigned long long)c->v[ST_CHILD]);
 }
 

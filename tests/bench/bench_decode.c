@@ -108,7 +108,8 @@ int main(int argc, char **argv)
 	}
 	t1 = now_ns();
 	printf("bench_decode: %ld process events (fork/exec/exit), batches of %u\n", events, batch);
-	printf("  user-space cost: %.0f ns/event (decode + enrich + pack + filter + queue + batch)\n",
+	printf("  user-space cost: %.0f ns/event (decode + enrich + pack + filter + queue + "
+	       "batch)\n",
 	       (double)(t1 - t0) / (double)events);
 	printf("  throughput:      %.0f events/s on one core\n",
 	       (double)events * 1e9 / (double)(t1 - t0));

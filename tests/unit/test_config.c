@@ -95,7 +95,8 @@ Test(config, bad_values_name_the_flag)
 		{"--listen", "[::1:80", "--listen [::1:80: IPv6 address must be [ADDR]:PORT"},
 		{"--rate", "process", "--rate process: expected OBSERVER=VALUE"},
 		{"--rate", "nope=5", "--rate nope=5: unknown observer 'nope'"},
-		{"--rate", "process=-1", "--rate process=-1: expected events/s 0-10000000 (0 = unlimited)"},
+		{"--rate", "process=-1",
+		 "--rate process=-1: expected events/s 0-10000000 (0 = unlimited)"},
 		{"--sample", "process=0", "--sample process=0: expected N 1-1000000 (keep 1 of N)"},
 		{"--ringbuf", "process=3000",
 		 "--ringbuf process=3000: expected a power of two from 4K to 1024M (e.g. 256K)"},
@@ -194,8 +195,8 @@ Test(config, malformed_file_names_file_and_line)
 	config_init(&cfg);
 	path = write_file("config = /etc/other\n");
 	cr_assert_eq(PARSE("--config", path), CONFIG_ERROR);
-	snprintf(expect, sizeof(expect), "config %s:1: config: a config file cannot name another one",
-		 path);
+	snprintf(expect, sizeof(expect),
+		 "config %s:1: config: a config file cannot name another one", path);
 	cr_assert_str_eq(err, expect);
 	unlink(path);
 }

@@ -61,8 +61,8 @@ Test(filter, and_inside_or_across_deny_wins)
 {
 	char *obs[] = {"process"}, *exec[] = {"process_exec"}, *exit_[] = {"process_exit"};
 	uint32_t pids[] = {10, 20}, deny_pid[] = {20};
-	pb_filter a0 = filter(obs, 1, exec, 1, pids, 2); /* exec of 10 or 20 */
-	pb_filter a1 = filter(NULL, 0, exit_, 1, NULL, 0); /* any exit */
+	pb_filter a0 = filter(obs, 1, exec, 1, pids, 2);      /* exec of 10 or 20 */
+	pb_filter a1 = filter(NULL, 0, exit_, 1, NULL, 0);    /* any exit */
 	pb_filter d0 = filter(NULL, 0, NULL, 0, deny_pid, 1); /* never pid 20 */
 	pb_filter *allow[] = {&a0, &a1}, *deny[] = {&d0};
 	struct filter_set *fs = filter_compile(allow, 2, deny, 1, err, sizeof(err));
