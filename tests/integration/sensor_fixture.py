@@ -43,14 +43,15 @@ class Sensor:
     debug, since readiness is its "ready" log line (logged once the server serves and
     SIGTERM is handled)."""
 
-    def __init__(self, *args, start_timeout=60):
+    def __init__(self, *args, start_timeout=60, wrapper=()):
         self.address = f"127.0.0.1:{free_port()}"
         self.unix_path = os.path.join(tempfile.gettempdir(),
                                       f"tapio-test-{os.getpid()}-{time.monotonic_ns()}.sock")
         self.unix = "unix:" + self.unix_path
         self.exit_code = None
         self._log = tempfile.TemporaryFile(mode="w+")
-        cmd = [sensor_binary(), "--listen", self.address, "--listen", self.unix, *args]
+        # wrapper: a command the sensor runs under, e.g. ("valgrind", "--leak-check=full")
+        cmd = [*wrapper, sensor_binary(), "--listen", self.address, "--listen", self.unix, *args]
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         self._wait_ready(start_timeout)
