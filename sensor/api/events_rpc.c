@@ -9,12 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <grpc/support/alloc.h>
+
 #include "api/services.h"
 #include "core/log.h"
 #include "core/pb.h"
 #include "core/sensor.h"
 #include "hub/filter.h"
 #include "hub/hub.h"
+#include "hub/projection.h"
 
 #define MAX_BATCH 10000
 #define MAX_DELAY_MS 60000
@@ -28,6 +31,8 @@ struct stream {
 	int writing;
 	int timer_armed;
 	uv_timer_t timer;
+	char summary[160];
+	char peer[96];
 };
 
 static void on_written(struct rpc *r, int ok);
@@ -60,8 +65,11 @@ static void on_timer(uv_timer_t *t)
 /* Sends now when a batch is full or batching is off; otherwise waits up to delay_ms. */
 static void pump(struct stream *st)
 {
-	uint32_t queued = subscriber_queued(st->sub);
+	uint32_t queued;
 
+	if (!st->sub) /* still subscribing (replaying): pumped once it is done */
+		return;
+	queued = subscriber_queued(st->sub);
 	if (st->writing || st->rpc->status_sent || (!queued && !subscriber_has_notice(st->sub)))
 		return;
 	if (st->delay_ms == 0 || queued >= st->max_batch) {
@@ -131,15 +139,51 @@ static int check_request(const pb_events_request *req, char *err, size_t len)
 		return snprintf(err, len, "max_delay_ms: at most %d", MAX_DELAY_MS), -1;
 	if (req->queue_size > MAX_QUEUE)
 		return snprintf(err, len, "queue_size: at most %d", MAX_QUEUE), -1;
+	if (req->resume && req->resume->after_seq && !req->resume->boot_id[0])
+		return snprintf(err, len, "resume.boot_id: required with resume.after_seq"), -1;
 	return 0;
+}
+
+/* A one-line summary for GetStatus: which lists, how many filters, which fields. */
+static void describe_request(struct stream *st, const pb_events_request *req)
+{
+	int n = snprintf(st->summary, sizeof(st->summary), "allow %zu, deny %zu", req->n_allow,
+			 req->n_deny);
+
+	if (req->field_mask && req->field_mask->n_paths && n > 0 && (size_t)n < sizeof(st->summary))
+		n += snprintf(st->summary + n, sizeof(st->summary) - n, ", %zu field paths",
+			      req->field_mask->n_paths);
+	if (req->resume && n > 0 && (size_t)n < sizeof(st->summary))
+		snprintf(st->summary + n, sizeof(st->summary) - n, ", resumed after %llu",
+			 (unsigned long long)req->resume->after_seq);
+}
+
+/* seq, observer and type: what a client needs to make sense of any projected event. */
+static const uint32_t always_keep[] = {1, 5, 6, 0};
+
+static struct projection *compile_mask(const pb_events_request *req, char *err, size_t len,
+				       int *failed)
+{
+	struct projection *p;
+
+	*failed = 0;
+	if (!req->field_mask || !req->field_mask->n_paths)
+		return NULL;
+	p = projection_compile(&tapio__sensor__v1__event__descriptor, req->field_mask->paths,
+			       req->field_mask->n_paths, always_keep, err, len);
+	*failed = !p;
+	return p;
 }
 
 static void subscribe(struct rpc *r, const pb_events_request *req)
 {
 	struct sensor *s = r->sensor;
+	struct subscriber_options opts = {.ready = on_ready};
 	struct stream *st;
 	struct filter_set *fs;
-	char err[256];
+	struct projection *proj;
+	char err[256], *peer;
+	int failed;
 
 	if (check_request(req, err, sizeof(err)) < 0) {
 		rpc_finish(r, NULL, GRPC_STATUS_INVALID_ARGUMENT, err);
@@ -156,10 +200,14 @@ static void subscribe(struct rpc *r, const pb_events_request *req)
 		rpc_finish(r, NULL, GRPC_STATUS_INVALID_ARGUMENT, err);
 		return;
 	}
-	st = calloc(1, sizeof(*st));
+	proj = compile_mask(req, err, sizeof(err), &failed);
+	st = failed ? NULL : calloc(1, sizeof(*st));
 	if (!st) {
 		filter_free(fs);
-		rpc_finish(r, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+		projection_free(proj);
+		rpc_finish(r, NULL,
+			   failed ? GRPC_STATUS_INVALID_ARGUMENT : GRPC_STATUS_RESOURCE_EXHAUSTED,
+			   failed ? err : "out of memory");
 		return;
 	}
 	st->rpc = r;
@@ -167,16 +215,40 @@ static void subscribe(struct rpc *r, const pb_events_request *req)
 	st->delay_ms = req->max_delay_ms;
 	uv_timer_init(&s->loop, &st->timer);
 	st->timer.data = st;
-	st->sub = hub_subscribe(s->hub, fs, req->queue_size ? req->queue_size : s->cfg->queue_size,
-				on_ready, st);
+	describe_request(st, req);
+	peer = grpc_call_get_peer(r->call);
+	snprintf(st->peer, sizeof(st->peer), "%s", peer ? peer : "");
+	gpr_free(peer);
 	r->state = st;
+	opts.filters = fs;
+	opts.projection = proj;
+	opts.queue_size = req->queue_size ? req->queue_size : s->cfg->queue_size;
+	opts.ctx = st;
+	if (req->resume) {
+		opts.resume = 1;
+		opts.resume_boot_id = req->resume->boot_id;
+		opts.resume_after_seq = req->resume->after_seq;
+	}
+	st->sub = hub_subscribe(s->hub, &opts); /* may replay: on_ready waits for st->sub */
 	if (!st->sub) {
 		filter_free(fs);
+		projection_free(proj);
 		end_stream(r);
 		rpc_finish(r, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	pump(st);
 	log_debug("event stream opened (%u subscribers)", hub_subscriber_count(s->hub));
+}
+
+const char *events_stream_peer(const void *ctx)
+{
+	return ctx ? ((const struct stream *)ctx)->peer : "";
+}
+
+const char *events_stream_request(const void *ctx)
+{
+	return ctx ? ((const struct stream *)ctx)->summary : "";
 }
 
 static void on_request(struct rpc *r, int ok)

@@ -8,6 +8,9 @@
 extern const struct rpc_method events_method;
 /* Ends a live event stream with UNAVAILABLE because the sensor is stopping. */
 void events_shutdown(struct rpc *r);
+/* A stream's peer address and request summary, from its subscriber's context. */
+const char *events_stream_peer(const void *ctx);
+const char *events_stream_request(const void *ctx);
 
 /* tapio.sensor.v1.Sensor/GetStatus (status_rpc.c). */
 extern const struct rpc_method status_method;

@@ -13,6 +13,16 @@ typedef Tapio__Sensor__V1__KernelFeature pb_feature;
 typedef Tapio__Sensor__V1__ObserverStatus pb_observer_status;
 typedef Tapio__Sensor__V1__SkippedAttachment pb_skipped;
 typedef Tapio__Sensor__V1__ProcessCacheStatus pb_cache_status;
+typedef Tapio__Sensor__V1__SubscriberStatus pb_sub_status;
+typedef Tapio__Sensor__V1__LossCount pb_loss_count;
+typedef Tapio__Sensor__V1__ResumeRingStatus pb_ring_status;
+
+/* One stream's figures; losses only for sources that lost something. */
+struct stream_buf {
+	pb_sub_status m;
+	pb_loss_count lost[HUB_LOSS_SOURCES];
+	pb_loss_count *lost_ptrs[HUB_LOSS_SOURCES];
+};
 
 struct status_buf {
 	pb_status st;
@@ -25,6 +35,9 @@ struct status_buf {
 	pb_skipped skipped[CONFIG_MAX_OBSERVERS][OBSERVER_MAX_LINKS];
 	pb_skipped *skipped_ptrs[CONFIG_MAX_OBSERVERS][OBSERVER_MAX_LINKS];
 	pb_cache_status cache;
+	pb_ring_status ring;
+	struct stream_buf *streams;
+	pb_sub_status **stream_ptrs;
 };
 
 static const char *state_name(enum observer_state s)
@@ -100,6 +113,57 @@ static void fill_cache(struct status_buf *b, struct enrich *e)
 	b->st.process_cache = &b->cache;
 }
 
+static void fill_stream(struct stream_buf *b, const struct subscriber *sub)
+{
+	struct subscriber_stats st;
+
+	subscriber_get_stats(sub, &st);
+	tapio__sensor__v1__subscriber_status__init(&b->m);
+	b->m.peer = (char *)events_stream_peer(subscriber_ctx(sub));
+	b->m.request = (char *)events_stream_request(subscriber_ctx(sub));
+	b->m.queue_depth = st.queued;
+	b->m.queue_capacity = st.capacity;
+	b->m.delivered = st.delivered;
+	b->m.dropped = st.dropped;
+	b->m.notices = st.notices;
+	b->m.lost = b->lost_ptrs;
+	for (int i = 0; i < HUB_LOSS_SOURCES; i++) {
+		if (!st.lost[i])
+			continue;
+		tapio__sensor__v1__loss_count__init(&b->lost[b->m.n_lost]);
+		b->lost[b->m.n_lost].source = i;
+		b->lost[b->m.n_lost].count = st.lost[i];
+		b->lost_ptrs[b->m.n_lost] = &b->lost[b->m.n_lost];
+		b->m.n_lost++;
+	}
+}
+
+static int fill_streams(struct status_buf *b, struct hub *h)
+{
+	uint32_t n = hub_subscriber_count(h), i = 0;
+	struct hub_ring_stats rs;
+
+	b->streams = calloc(n ? n : 1, sizeof(*b->streams));
+	b->stream_ptrs = calloc(n ? n : 1, sizeof(*b->stream_ptrs));
+	if (!b->streams || !b->stream_ptrs)
+		return -1;
+	for (struct subscriber *s = hub_next_subscriber(h, NULL); s && i < n;
+	     s = hub_next_subscriber(h, s), i++) {
+		fill_stream(&b->streams[i], s);
+		b->stream_ptrs[i] = &b->streams[i].m;
+	}
+	b->st.streams = b->stream_ptrs;
+	b->st.n_streams = i;
+	hub_get_ring_stats(h, &rs);
+	tapio__sensor__v1__resume_ring_status__init(&b->ring);
+	b->ring.capacity = rs.capacity;
+	b->ring.size = rs.size;
+	b->ring.oldest_seq = rs.oldest_seq;
+	b->ring.newest_seq = rs.newest_seq;
+	b->st.resume_ring = &b->ring;
+	return 0;
+}
+
 static void on_request(struct rpc *r, int ok)
 {
 	struct sensor *s = r->sensor;
@@ -133,7 +197,12 @@ static void on_request(struct rpc *r, int ok)
 	fill_cache(b, s->enrich);
 	b->st.published = hub_last_seq(s->hub);
 	b->st.subscriber_drops = hub_total_dropped(s->hub);
-	rpc_finish(r, &b->st.base, GRPC_STATUS_OK, NULL);
+	if (fill_streams(b, s->hub) < 0)
+		rpc_finish(r, NULL, GRPC_STATUS_RESOURCE_EXHAUSTED, "out of memory");
+	else
+		rpc_finish(r, &b->st.base, GRPC_STATUS_OK, NULL);
+	free(b->streams);
+	free(b->stream_ptrs);
 	free(b);
 }
 

@@ -188,6 +188,82 @@ static int set_maxsubs(struct config *c, const char *v, enum source src, char *e
 	return set_u32(&c->max_subscribers, "max-subscribers", v, 1, 4096, err, len);
 }
 
+static int set_ring(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->resume_ring, "resume-ring", v, 0, 4194304, err, len);
+}
+
+static int set_mem_reclaim(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->mem_reclaim_min_us, "memory-reclaim-min-us", v, 0, 10000000, err, len);
+}
+
+static int set_mem_psi_stall(struct config *c, const char *v, enum source src, char *err,
+			     size_t len)
+{
+	return set_u32(&c->mem_psi_stall_us, "memory-psi-stall-us", v, 0, 10000000, err, len);
+}
+
+static int set_mem_psi_window(struct config *c, const char *v, enum source src, char *err,
+			      size_t len)
+{
+	return set_u32(&c->mem_psi_window_us, "memory-psi-window-us", v, 500000, 10000000, err,
+		       len);
+}
+
+static int set_mem_sample(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (!strcmp(v, "0")) {
+		c->mem_sample_ms = 0;
+		return 0;
+	}
+	return set_u32(&c->mem_sample_ms, "memory-sample-ms", v, 100, 60000, err, len);
+}
+
+static int set_mem_window(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->mem_predict_window_s, "memory-predict-window", v, 2, 3600, err, len);
+}
+
+static int set_mem_horizon(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->mem_predict_horizon_s, "memory-predict-horizon", v, 1, 86400, err, len);
+}
+
+/* Comma-separated ports; a higher source replaces the list. */
+static int set_dns_ports(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	char buf[256], *save = NULL, *tok;
+	uint64_t port;
+	int n = 0;
+
+	if (set_string(buf, sizeof(buf), "dns-ports", v, err, len) < 0)
+		return -1;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (parse_u64(tok, 1, 65535, &port) < 0)
+			return fail(err, len, "--dns-ports %s: '%s' is not a port 1-65535", v, tok);
+		if (n == CONFIG_MAX_DNS_PORTS)
+			return fail(err, len, "--dns-ports %s: at most %d ports", v,
+				    CONFIG_MAX_DNS_PORTS);
+		c->dns_ports[n++] = (uint16_t)port;
+	}
+	if (n == 0)
+		return fail(err, len, "--dns-ports: expected ports like 53,5353");
+	c->n_dns_ports = n;
+	return 0;
+}
+
+static int set_dns_timeout(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->dns_timeout_ms, "dns-timeout", v, 10, 600000, err, len);
+}
+
+static int set_dns_threshold(struct config *c, const char *v, enum source src, char *err,
+			     size_t len)
+{
+	return set_u32(&c->dns_sample_threshold, "dns-sample-threshold", v, 0, 10000000, err, len);
+}
+
 static int set_loglevel(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	int l = log_level_parse(v);
@@ -328,6 +404,34 @@ static const struct option_def options[] = {
 	 "(default 8192)",
 	 set_queue},
 	{"max-subscribers", "N", "concurrent event streams allowed (default 256)", set_maxsubs},
+	{"resume-ring", "N",
+	 "recent events kept for clients that resume a stream (default 16384; "
+	 "0: none)",
+	 set_ring},
+	{"memory-reclaim-min-us", "US",
+	 "memory: stream reclaim stalls at least this long (default 1000)", set_mem_reclaim},
+	{"memory-psi-stall-us", "US",
+	 "memory: PSI trigger, stall within the window (default 100000; 0: no triggers)",
+	 set_mem_psi_stall},
+	{"memory-psi-window-us", "US",
+	 "memory: PSI trigger window, 500000-10000000 (default 1000000)", set_mem_psi_window},
+	{"memory-sample-ms", "MS",
+	 "memory: sample cgroup and process memory every MS for OOM prediction (default 1000; "
+	 "0: off)",
+	 set_mem_sample},
+	{"memory-predict-window", "SECS", "memory: fit the usage trend over SECS (default 30)",
+	 set_mem_window},
+	{"memory-predict-horizon", "SECS",
+	 "memory: predict an OOM when the trend reaches the limit within SECS (default 300)",
+	 set_mem_horizon},
+	{"dns-ports", "LIST", "dns: server ports watched, comma-separated (default 53)",
+	 set_dns_ports},
+	{"dns-timeout", "MS", "dns: report a query unanswered after MS milliseconds (default 5000)",
+	 set_dns_timeout},
+	{"dns-sample-threshold", "N",
+	 "dns: above N new queries/s per node, stream 1 of every --sample dns=N (default 10) "
+	 "lookups; 0: always (default 250)",
+	 set_dns_threshold},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
 	{"self-test", NULL,
 	 "preflight: start every observer the kernel supports, cause an event for each, check "
@@ -352,6 +456,17 @@ void config_init(struct config *c)
 	c->proc_cache_size = 16384;
 	c->queue_size = 8192;
 	c->max_subscribers = 256;
+	c->resume_ring = 16384;
+	c->mem_reclaim_min_us = 1000;
+	c->mem_psi_stall_us = 100000;
+	c->mem_psi_window_us = 1000000;
+	c->mem_sample_ms = 1000;
+	c->mem_predict_window_s = 30;
+	c->mem_predict_horizon_s = 300;
+	c->dns_ports[0] = 53;
+	c->n_dns_ports = 1;
+	c->dns_timeout_ms = 5000;
+	c->dns_sample_threshold = 250;
 	c->log_level = LOG_INFO;
 	for (int i = 0; i < CONFIG_MAX_OBSERVERS; i++) {
 		c->obs[i].enabled = 1;

@@ -15,6 +15,7 @@
 
 #define CONFIG_MAX_LISTENERS 8
 #define CONFIG_MAX_OBSERVERS 16
+#define CONFIG_MAX_DNS_PORTS 16
 
 #define CONFIG_DEFAULT_TCP "127.0.0.1:50051"
 #define CONFIG_DEFAULT_UNIX "unix:/run/tapio/sensor.sock"
@@ -35,7 +36,20 @@ struct config {
 	uint32_t proc_cache_size;
 	uint32_t queue_size; /* default events per subscriber queue */
 	uint32_t max_subscribers;
-	int log_level; /* enum log_level */
+	uint32_t resume_ring; /* recent events retained for resuming streams */
+	/* memory observer (observers/memory.c) */
+	uint32_t mem_reclaim_min_us;	/* stream reclaim stalls at least this long */
+	uint32_t mem_psi_stall_us;	/* PSI trigger: stall within the window; 0 = none */
+	uint32_t mem_psi_window_us;	/* PSI trigger window */
+	uint32_t mem_sample_ms;		/* OOM prediction sampling period; 0 = off */
+	uint32_t mem_predict_window_s;	/* trend fitted over this much history */
+	uint32_t mem_predict_horizon_s; /* predict OOMs this far ahead */
+	/* dns observer (observers/dns.c) */
+	uint16_t dns_ports[CONFIG_MAX_DNS_PORTS]; /* server ports watched, host order */
+	int n_dns_ports;
+	uint32_t dns_timeout_ms;       /* a query unanswered this long is reported */
+	uint32_t dns_sample_threshold; /* new queries/s above which 1:N sampling applies */
+	int log_level;			/* enum log_level */
 	int force_perfbuf;
 	int self_test;
 	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */

@@ -98,6 +98,7 @@ struct observer {
 	uint64_t decoded;
 	uint64_t decode_errors;
 	uint64_t perf_lost;
+	uint64_t announced[TP_CNT_MAX]; /* kernel drops already told to subscribers */
 
 	struct output *out; /* ring buffer / perf buffer consumer (core/output.c) */
 	struct selftest_case self_test;

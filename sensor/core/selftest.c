@@ -169,7 +169,9 @@ int selftest_start(struct sensor *s)
 {
 	memset(&st, 0, sizeof(st));
 	st.s = s;
-	st.sub = hub_subscribe(s->hub, NULL, 65536, on_ready, NULL);
+	st.sub = hub_subscribe(s->hub, &(struct subscriber_options){.filters = NULL,
+								    .queue_size = 65536,
+								    .ready = on_ready});
 	if (!st.sub)
 		return -1;
 	uv_timer_init(&s->loop, &st.timer);

@@ -69,6 +69,46 @@ static void read_boot_id(struct sensor *s)
 	s->boot_id[36] = 0;
 }
 
+/* Kernel-side drops reach subscribers as loss notices: once a second, what each observer
+ * dropped since the last look, by reason. */
+static void announce_losses(struct sensor *s, uint64_t since_ns, uint64_t now_ns)
+{
+	static const struct {
+		int slot, source;
+	} map[] = {
+		{TP_CNT_RINGBUF_FULL, PB_LOSS(RINGBUF_FULL)},
+		{TP_CNT_RATE_LIMITED, PB_LOSS(RATE_LIMITED)},
+		{TP_CNT_SAMPLED_OUT, PB_LOSS(SAMPLED_OUT)},
+	};
+
+	for (int i = 0; i < s->n_observers; i++) {
+		struct observer *o = &s->observers[i];
+		struct observer_stats st;
+
+		if (o->state != OBSERVER_RUNNING)
+			continue;
+		observer_read_stats(o, &st);
+		for (size_t k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+			uint64_t n = st.counters[map[k].slot], d = n - o->announced[map[k].slot];
+
+			if (n > o->announced[map[k].slot])
+				hub_report_loss(s->hub, o->ops->proto_id, map[k].source, d,
+						since_ns, now_ns);
+			o->announced[map[k].slot] = n;
+		}
+	}
+}
+
+static void on_stats(uv_timer_t *t)
+{
+	struct sensor *s = t->data;
+	uint64_t now = clock_ns(CLOCK_REALTIME);
+
+	announce_losses(s, s->last_stats_ns, now);
+	s->last_stats_ns = now;
+	hub_tick(s->hub);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct sensor *s = h->data;
@@ -121,7 +161,7 @@ static int start_parts(struct sensor *s)
 	int n;
 
 	s->enrich = enrich_new(s->cfg->proc_cache_size, "/");
-	s->hub = hub_new(s->boot_id, s->cfg->node_name);
+	s->hub = hub_new(s->boot_id, s->cfg->node_name, s->cfg->resume_ring);
 	if (!s->enrich || !s->hub) {
 		log_error("out of memory");
 		return -1;
@@ -169,6 +209,10 @@ int sensor_start(struct sensor *s, struct config *cfg)
 	s->sig_int.data = s->sig_term.data = s;
 	uv_signal_start(&s->sig_int, on_signal, SIGINT);
 	uv_signal_start(&s->sig_term, on_signal, SIGTERM);
+	s->last_stats_ns = clock_ns(CLOCK_REALTIME);
+	uv_timer_init(&s->loop, &s->stats_timer);
+	s->stats_timer.data = s;
+	uv_timer_start(&s->stats_timer, on_stats, 1000, 1000);
 	log_info("ready");
 	return 0;
 }
@@ -188,6 +232,7 @@ void sensor_stop(struct sensor *s, int exit_code)
 	s->exit_code = exit_code;
 	uv_close((uv_handle_t *)&s->sig_int, NULL);
 	uv_close((uv_handle_t *)&s->sig_term, NULL);
+	uv_close((uv_handle_t *)&s->stats_timer, NULL);
 	if (s->server)
 		server_stop(s->server, on_server_stopped, s);
 	else

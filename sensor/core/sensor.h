@@ -35,7 +35,8 @@ struct sensor {
 	int64_t mono_to_real_ns;  /* add to a CLOCK_MONOTONIC time to get wall clock */
 
 	uv_signal_t sig_int, sig_term;
-	uv_timer_t stats_timer;
+	uv_timer_t stats_timer; /* loss notices and deferred notices, once a second */
+	uint64_t last_stats_ns;
 	int stopping;
 	int exit_code;
 };

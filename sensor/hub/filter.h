@@ -21,6 +21,12 @@ struct filter_set *filter_compile(pb_filter *const *allow, size_t n_allow, pb_fi
 int filter_match(const struct filter_set *fs, const pb_event *ev);
 void filter_free(struct filter_set *fs);
 
+/* 0 when no allow filter can match events of this observer (so loss notices about it
+ * would only be noise to this subscriber). */
+int filter_may_match_observer(const struct filter_set *fs, int observer);
+/* The observer an event type belongs to (the numbering plan of sensor.proto), or -1. */
+int filter_type_observer(int type);
+
 /* Names accepted in filters: observer "process", event type "process_exec", ... */
 int filter_observer_by_name(const char *name);
 int filter_type_by_name(const char *name);

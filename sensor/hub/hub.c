@@ -6,21 +6,36 @@
 #include <time.h>
 
 #include "hub/filter.h"
+#include "hub/projection.h"
 
-struct loss {
+#define NOTICE_INTERVAL_NS 1000000000ULL /* queue-full notices: at most one a second */
+#define MAX_PENDING 32			 /* kernel/resume notices waiting per subscriber */
+
+/* Losses of this subscriber's own queue: where the gap is and how big it is. */
+struct qloss {
 	uint64_t count;
 	uint64_t first_ns, last_ns; /* wall clock */
 	uint32_t after;		    /* queued events that precede the gap */
+};
+
+/* A loss someone else announced (kernel drops, a resume gap). */
+struct pending {
+	int observer, source;
+	uint64_t count, first_ns, last_ns;
 };
 
 struct subscriber {
 	struct hub *hub;
 	struct subscriber *prev, *next;
 	struct filter_set *filters;
+	struct projection *proj;
 	struct hub_event **q;
 	uint32_t cap, head, count;
-	struct loss lost;
-	uint64_t delivered, dropped;
+	struct qloss qloss;
+	uint64_t last_qnotice_ns;
+	struct pending pend[MAX_PENDING];
+	int n_pend;
+	struct subscriber_stats st;
 	subscriber_ready_fn ready;
 	void *ctx;
 };
@@ -32,6 +47,8 @@ struct hub {
 	struct subscriber *subs;
 	uint32_t n_subs;
 	uint64_t dropped_gone; /* drops of subscribers that left */
+	struct hub_event **ring;
+	uint32_t ring_cap, ring_head, ring_count;
 };
 
 static uint64_t now_unix_ns(void)
@@ -42,7 +59,7 @@ static uint64_t now_unix_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-struct hub *hub_new(const char *boot_id, const char *node)
+struct hub *hub_new(const char *boot_id, const char *node, uint32_t ring_size)
 {
 	struct hub *h = calloc(1, sizeof(*h));
 
@@ -50,6 +67,14 @@ struct hub *hub_new(const char *boot_id, const char *node)
 		return NULL;
 	strncpy(h->boot_id, boot_id, sizeof(h->boot_id) - 1);
 	strncpy(h->node, node, sizeof(h->node) - 1);
+	if (ring_size) {
+		h->ring = calloc(ring_size, sizeof(*h->ring));
+		if (!h->ring) {
+			free(h);
+			return NULL;
+		}
+		h->ring_cap = ring_size;
+	}
 	return h;
 }
 
@@ -59,6 +84,9 @@ void hub_free(struct hub *h)
 		return;
 	while (h->subs)
 		hub_unsubscribe(h->subs);
+	for (uint32_t i = 0; i < h->ring_count; i++)
+		hub_event_unref(h->ring[(h->ring_head + i) % h->ring_cap]);
+	free(h->ring);
 	free(h);
 }
 
@@ -68,24 +96,40 @@ void hub_event_unref(struct hub_event *e)
 		free(e);
 }
 
+/* ---- queueing ----------------------------------------------------------------------- */
+
 static void enqueue(struct subscriber *s, struct hub_event *e)
 {
 	if (s->count == s->cap) {
 		uint64_t now = now_unix_ns();
 
-		if (s->lost.count == 0) {
-			s->lost.first_ns = now;
-			s->lost.after = s->count;
+		if (s->qloss.count == 0) {
+			s->qloss.first_ns = now;
+			s->qloss.after = s->count;
 		}
-		s->lost.count++;
-		s->lost.last_ns = now;
-		s->dropped++;
+		s->qloss.count++;
+		s->qloss.last_ns = now;
+		s->st.dropped++;
 		return;
 	}
 	e->refs++;
 	s->q[(s->head + s->count) % s->cap] = e;
 	s->count++;
 	s->ready(s->ctx);
+}
+
+static void retain(struct hub *h, struct hub_event *e)
+{
+	if (!h->ring_cap)
+		return;
+	if (h->ring_count == h->ring_cap) {
+		hub_event_unref(h->ring[h->ring_head]);
+		h->ring_head = (h->ring_head + 1) % h->ring_cap;
+		h->ring_count--;
+	}
+	e->refs++;
+	h->ring[(h->ring_head + h->ring_count) % h->ring_cap] = e;
+	h->ring_count++;
 }
 
 uint64_t hub_publish(struct hub *h, pb_event *ev)
@@ -95,7 +139,7 @@ uint64_t hub_publish(struct hub *h, pb_event *ev)
 
 	ev->seq = ++h->seq;
 	ev->boot_id = h->boot_id;
-	if (!h->subs)
+	if (!h->subs && !h->ring_cap)
 		return ev->seq;
 	len = protobuf_c_message_get_packed_size(&ev->base);
 	e = malloc(sizeof(*e) + len);
@@ -104,6 +148,7 @@ uint64_t hub_publish(struct hub *h, pb_event *ev)
 	e->refs = 1;
 	e->seq = ev->seq;
 	e->len = protobuf_c_message_pack(&ev->base, e->data);
+	retain(h, e);
 	for (struct subscriber *s = h->subs; s; s = s->next)
 		if (filter_match(s->filters, ev))
 			enqueue(s, e);
@@ -126,27 +171,104 @@ uint64_t hub_total_dropped(const struct hub *h)
 	uint64_t n = h->dropped_gone;
 
 	for (const struct subscriber *s = h->subs; s; s = s->next)
-		n += s->dropped;
+		n += s->st.dropped;
 	return n;
 }
 
-struct subscriber *hub_subscribe(struct hub *h, struct filter_set *filters, uint32_t queue_size,
-				 subscriber_ready_fn ready, void *ctx)
+void hub_get_ring_stats(const struct hub *h, struct hub_ring_stats *out)
+{
+	out->capacity = h->ring_cap;
+	out->size = h->ring_count;
+	out->oldest_seq = h->ring_count ? h->ring[h->ring_head]->seq : 0;
+	out->newest_seq = h->ring_count ? h->seq : 0;
+}
+
+/* ---- announced losses --------------------------------------------------------------- */
+
+static void add_pending(struct subscriber *s, int observer, int source, uint64_t count,
+			uint64_t first_ns, uint64_t last_ns)
+{
+	struct pending *p = NULL;
+
+	for (int i = 0; i < s->n_pend && !p; i++)
+		if (s->pend[i].observer == observer && s->pend[i].source == source)
+			p = &s->pend[i];
+	if (!p && s->n_pend < MAX_PENDING) {
+		p = &s->pend[s->n_pend++];
+		*p = (struct pending){observer, source, 0, first_ns, last_ns};
+	}
+	if (!p)
+		p = &s->pend[MAX_PENDING - 1]; /* full: merged into the last, still counted */
+	p->count += count;
+	p->last_ns = last_ns;
+	s->ready(s->ctx);
+}
+
+void hub_report_loss(struct hub *h, int observer, int source, uint64_t count, uint64_t first_ns,
+		     uint64_t last_ns)
+{
+	for (struct subscriber *s = h->subs; s; s = s->next)
+		if (filter_may_match_observer(s->filters, observer))
+			add_pending(s, observer, source, count, first_ns, last_ns);
+}
+
+void hub_tick(struct hub *h)
+{
+	for (struct subscriber *s = h->subs; s; s = s->next)
+		if (subscriber_has_notice(s))
+			s->ready(s->ctx);
+}
+
+/* ---- subscribing and resuming ------------------------------------------------------- */
+
+static void replay(struct hub *h, struct subscriber *s, uint64_t after)
+{
+	uint64_t oldest = h->ring_count ? h->ring[h->ring_head]->seq : h->seq + 1;
+	uint64_t now = now_unix_ns();
+
+	if (after >= h->seq)
+		return; /* nothing missed */
+	if (after + 1 < oldest)
+		add_pending(s, 0, PB_LOSS(RESUME_GAP), oldest - (after + 1), now, now);
+	for (uint32_t i = 0; i < h->ring_count; i++) {
+		struct hub_event *e = h->ring[(h->ring_head + i) % h->ring_cap];
+		pb_event *ev;
+
+		if (e->seq <= after)
+			continue;
+		ev = tapio__sensor__v1__event__unpack(NULL, e->len, e->data);
+		if (ev && filter_match(s->filters, ev))
+			enqueue(s, e);
+		if (ev)
+			tapio__sensor__v1__event__free_unpacked(ev, NULL);
+	}
+}
+
+struct subscriber *hub_subscribe(struct hub *h, const struct subscriber_options *o)
 {
 	struct subscriber *s = calloc(1, sizeof(*s));
+	uint32_t cap = o->queue_size ? o->queue_size : 1;
 
 	if (!s)
 		return NULL;
-	s->q = calloc(queue_size ? queue_size : 1, sizeof(*s->q));
+	s->q = calloc(cap, sizeof(*s->q));
 	if (!s->q) {
 		free(s);
 		return NULL;
 	}
 	s->hub = h;
-	s->cap = queue_size ? queue_size : 1;
-	s->filters = filters;
-	s->ready = ready;
-	s->ctx = ctx;
+	s->cap = cap;
+	s->filters = o->filters;
+	s->proj = o->projection;
+	s->ready = o->ready;
+	s->ctx = o->ctx;
+	if (o->resume && strcmp(o->resume_boot_id ? o->resume_boot_id : "", h->boot_id)) {
+		uint64_t now = now_unix_ns();
+
+		add_pending(s, 0, PB_LOSS(RESUME_GAP), 0, now, now); /* another run: unknown */
+	} else if (o->resume) {
+		replay(h, s, o->resume_after_seq);
+	}
 	s->next = h->subs;
 	if (h->subs)
 		h->subs->prev = s;
@@ -166,15 +288,26 @@ void hub_unsubscribe(struct subscriber *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->n_subs--;
-	h->dropped_gone += s->dropped;
+	h->dropped_gone += s->st.dropped;
 	while (s->count) {
 		hub_event_unref(s->q[s->head]);
 		s->head = (s->head + 1) % s->cap;
 		s->count--;
 	}
 	filter_free(s->filters);
+	projection_free(s->proj);
 	free(s->q);
 	free(s);
+}
+
+struct subscriber *hub_next_subscriber(const struct hub *h, const struct subscriber *s)
+{
+	return s ? s->next : h->subs;
+}
+
+void *subscriber_ctx(const struct subscriber *s)
+{
+	return s->ctx;
 }
 
 uint32_t subscriber_queued(const struct subscriber *s)
@@ -182,24 +315,52 @@ uint32_t subscriber_queued(const struct subscriber *s)
 	return s->count;
 }
 
-int subscriber_has_notice(const struct subscriber *s)
+static int qnotice_ready(const struct subscriber *s, uint64_t now)
 {
-	return s->lost.count > 0;
+	return s->qloss.count && now - s->last_qnotice_ns >= NOTICE_INTERVAL_NS;
 }
 
-/* Packs the pending loss notice as an Event; returns its length (0 if none). */
-static size_t pack_notice(struct subscriber *s, uint8_t **out)
+int subscriber_has_notice(const struct subscriber *s)
+{
+	return s->n_pend > 0 || qnotice_ready(s, now_unix_ns());
+}
+
+/* ---- batches ------------------------------------------------------------------------ */
+
+/* One item of a batch: a packed Event (an event of the queue, possibly projected, or a
+ * notice made here). */
+struct item {
+	const uint8_t *data;
+	size_t len;
+};
+
+struct batch {
+	struct item *items;
+	size_t n;
+	uint8_t *scratch; /* notices and projected events, back to back */
+	size_t used;
+};
+
+static size_t notice_size(pb_event *ev)
+{
+	return protobuf_c_message_get_packed_size(&ev->base);
+}
+
+/* Packs a LostEvents notice into the batch's scratch. */
+static void add_notice(struct subscriber *s, struct batch *b, int observer, int source,
+		       uint64_t count, uint64_t first_ns, uint64_t last_ns)
 {
 	pb_timestamp now, first, last;
 	pb_lost lost = TAPIO__SENSOR__V1__LOST_EVENTS__INIT;
 	pb_event ev = TAPIO__SENSOR__V1__EVENT__INIT;
-	size_t len;
+	uint8_t *out = b->scratch + b->used;
 
 	pb_set_time(&now, now_unix_ns());
-	pb_set_time(&first, s->lost.first_ns);
-	pb_set_time(&last, s->lost.last_ns);
-	lost.source = PB_LOSS(SUBSCRIBER_QUEUE_FULL);
-	lost.count = s->lost.count;
+	pb_set_time(&first, first_ns);
+	pb_set_time(&last, last_ns);
+	lost.source = source;
+	lost.observer = observer;
+	lost.count = count;
 	lost.first = &first;
 	lost.last = &last;
 	ev.boot_id = s->hub->boot_id;
@@ -209,13 +370,49 @@ static size_t pack_notice(struct subscriber *s, uint8_t **out)
 	ev.type = PB_TYPE(LOST_EVENTS);
 	ev.payload_case = PB_PAYLOAD(LOST);
 	ev.lost = &lost;
-	len = protobuf_c_message_get_packed_size(&ev.base);
-	*out = malloc(len);
-	if (!*out)
-		return 0;
-	protobuf_c_message_pack(&ev.base, *out);
-	memset(&s->lost, 0, sizeof(s->lost));
-	return len;
+	b->items[b->n++] = (struct item){out, protobuf_c_message_pack(&ev.base, out)};
+	b->used += b->items[b->n - 1].len;
+	if (source >= 0 && source < HUB_LOSS_SOURCES)
+		s->st.lost[source] += count;
+	s->st.notices++;
+}
+
+/* Room a notice needs in the scratch (an upper bound, without packing it). */
+static size_t notice_bound(struct subscriber *s)
+{
+	pb_timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+	pb_lost lost = TAPIO__SENSOR__V1__LOST_EVENTS__INIT;
+	pb_event ev = TAPIO__SENSOR__V1__EVENT__INIT;
+
+	t.seconds = INT64_MAX;
+	t.nanos = 999999999;
+	lost.source = PB_LOSS(RESUME_GAP);
+	lost.observer = PB_OBSERVER(SENSOR);
+	lost.count = UINT64_MAX;
+	lost.first = lost.last = &t;
+	ev.boot_id = s->hub->boot_id;
+	ev.node = s->hub->node;
+	ev.time = &t;
+	ev.observer = PB_OBSERVER(SENSOR);
+	ev.type = PB_TYPE(LOST_EVENTS);
+	ev.payload_case = PB_PAYLOAD(LOST);
+	ev.lost = &lost;
+	return notice_size(&ev);
+}
+
+static void add_event(struct subscriber *s, struct batch *b, struct hub_event *e)
+{
+	ssize_t n;
+
+	if (!s->proj) {
+		b->items[b->n++] = (struct item){e->data, e->len};
+		return;
+	}
+	n = projection_apply(s->proj, e->data, e->len, b->scratch + b->used);
+	if (n < 0)
+		return; /* cannot happen for what the hub packed; skip rather than send garbage */
+	b->items[b->n++] = (struct item){b->scratch + b->used, (size_t)n};
+	b->used += (size_t)n;
 }
 
 static size_t varint_len(size_t v)
@@ -229,78 +426,100 @@ static size_t varint_len(size_t v)
 	return n;
 }
 
-/* Writes field 1 (events), wire type 2: tag, length, bytes. */
-static uint8_t *put_item(uint8_t *p, const uint8_t *data, size_t len)
+/* GetEventsResponse: each item as field 1, wire type 2. */
+static uint8_t *serialize(const struct batch *b, size_t *len)
 {
-	*p++ = 0x0a;
-	while (len >= 0x80) {
-		*p++ = (uint8_t)(len | 0x80);
-		len >>= 7;
+	size_t total = 0;
+	uint8_t *buf, *p;
+
+	for (size_t i = 0; i < b->n; i++)
+		total += 1 + varint_len(b->items[i].len) + b->items[i].len;
+	buf = malloc(total ? total : 1);
+	if (!buf)
+		return NULL;
+	p = buf;
+	for (size_t i = 0; i < b->n; i++) {
+		size_t l = b->items[i].len;
+
+		*p++ = 0x0a;
+		while (l >= 0x80) {
+			*p++ = (uint8_t)(l | 0x80);
+			l >>= 7;
+		}
+		*p++ = (uint8_t)l;
+		memcpy(p, b->items[i].data, b->items[i].len);
+		p += b->items[i].len;
 	}
-	*p++ = (uint8_t)len;
-	return p;
+	*len = total;
+	return buf;
 }
 
-static uint8_t *write_item(uint8_t *p, const uint8_t *data, size_t len)
+static int alloc_batch(struct subscriber *s, struct batch *b, uint32_t n)
 {
-	p = put_item(p, data, len);
-	memcpy(p, data, len);
-	return p + len;
+	size_t scratch = (size_t)(s->n_pend + 1) * notice_bound(s);
+
+	if (s->proj)
+		for (uint32_t i = 0; i < n; i++)
+			scratch += s->q[(s->head + i) % s->cap]->len;
+	b->items = calloc(n + s->n_pend + 1, sizeof(*b->items));
+	b->scratch = malloc(scratch);
+	b->n = b->used = 0;
+	if (!b->items || !b->scratch) {
+		free(b->items);
+		free(b->scratch);
+		return -1;
+	}
+	return 0;
 }
 
 uint8_t *subscriber_take(struct subscriber *s, uint32_t max, size_t *len)
 {
-	uint8_t *notice = NULL, *buf, *p;
-	size_t notice_len = 0, total = 0;
-	uint32_t n = s->count < max ? s->count : max, before = n;
+	uint32_t n = s->count < max ? s->count : max, gap_at = UINT32_MAX;
+	uint64_t now = now_unix_ns();
+	struct batch b;
+	uint8_t *out;
 
-	/* The notice goes where the gap is: after the events queued before the first loss. */
-	if (s->lost.count && s->lost.after < n)
-		before = s->lost.after;
-	if (s->lost.count && s->lost.after <= n)
-		notice_len = pack_notice(s, &notice);
-	for (uint32_t i = 0; i < n; i++) {
-		size_t l = s->q[(s->head + i) % s->cap]->len;
-
-		total += 1 + varint_len(l) + l;
-	}
-	if (notice_len)
-		total += 1 + varint_len(notice_len) + notice_len;
-	if (total == 0) {
-		*len = 0;
+	*len = 0;
+	if (!n && !subscriber_has_notice(s))
 		return NULL;
-	}
-	buf = malloc(total);
-	if (!buf) {
-		free(notice);
-		*len = 0;
+	if (alloc_batch(s, &b, n) < 0)
 		return NULL;
+	/* What others announced first: it is about the past. */
+	for (int i = 0; i < s->n_pend; i++)
+		add_notice(s, &b, s->pend[i].observer, s->pend[i].source, s->pend[i].count,
+			   s->pend[i].first_ns, s->pend[i].last_ns);
+	s->n_pend = 0;
+	/* Our own gap where it happened, or deferred to the head of a later batch. */
+	if (qnotice_ready(s, now) && s->qloss.after <= n)
+		gap_at = s->qloss.after;
+	for (uint32_t i = 0; i <= n; i++) {
+		if (i == gap_at) {
+			add_notice(s, &b, 0, PB_LOSS(SUBSCRIBER_QUEUE_FULL), s->qloss.count,
+				   s->qloss.first_ns, s->qloss.last_ns);
+			memset(&s->qloss, 0, sizeof(s->qloss));
+			s->last_qnotice_ns = now;
+		}
+		if (i < n) {
+			add_event(s, &b, s->q[s->head]);
+			/* The reference stays until the batch is serialized. */
+			s->head = (s->head + 1) % s->cap;
+		}
 	}
-	p = buf;
-	for (uint32_t i = 0; i < n; i++) {
-		struct hub_event *e = s->q[s->head];
-
-		if (i == before && notice_len)
-			p = write_item(p, notice, notice_len);
-		p = write_item(p, e->data, e->len);
-		hub_event_unref(e);
-		s->head = (s->head + 1) % s->cap;
-	}
-	if (before == n && notice_len)
-		p = write_item(p, notice, notice_len);
+	if (s->qloss.count)
+		s->qloss.after = s->qloss.after > n ? s->qloss.after - n : 0;
+	out = b.n ? serialize(&b, len) : NULL;
+	for (uint32_t i = 0; i < n; i++)
+		hub_event_unref(s->q[(s->head + s->cap - n + i) % s->cap]);
 	s->count -= n;
-	s->delivered += n;
-	if (s->lost.count)
-		s->lost.after -= n; /* still pending: its gap is further down the queue */
-	free(notice);
-	*len = (size_t)(p - buf);
-	return buf;
+	s->st.delivered += n;
+	free(b.items);
+	free(b.scratch);
+	return out;
 }
 
 void subscriber_get_stats(const struct subscriber *s, struct subscriber_stats *out)
 {
-	out->delivered = s->delivered;
-	out->dropped = s->dropped;
+	*out = s->st;
 	out->queued = s->count;
 	out->capacity = s->cap;
 }

@@ -72,10 +72,12 @@ int main(int argc, char **argv)
 	config_init(&cfg);
 	s.cfg = &cfg;
 	s.enrich = enrich_new(cfg.proc_cache_size, "/nonexistent-root");
-	s.hub = hub_new("bench", "bench-node");
+	s.hub = hub_new("bench", "bench-node", 0);
 	o->ops = &process_observer;
 	o->sensor = &s;
-	sub = hub_subscribe(s.hub, NULL, 65536, on_ready, NULL);
+	sub = hub_subscribe(s.hub, &(struct subscriber_options){.filters = NULL,
+								.queue_size = 65536,
+								.ready = on_ready});
 	make_records(&e, &f, &x);
 
 	t0 = now_ns();

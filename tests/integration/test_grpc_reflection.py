@@ -117,7 +117,9 @@ def files_of(resp):
 
 def test_file_by_filename_sends_the_file_then_its_imports(client):
     resp = client.ask(file_by_filename="tapio/sensor/v1/sensor.proto")
-    assert files_of(resp) == ["tapio/sensor/v1/sensor.proto", "google/protobuf/timestamp.proto"]
+    assert files_of(resp) == ["tapio/sensor/v1/sensor.proto",
+                              "google/protobuf/field_mask.proto",
+                              "google/protobuf/timestamp.proto"]
     assert resp.original_request.file_by_filename == "tapio/sensor/v1/sensor.proto"
 
 

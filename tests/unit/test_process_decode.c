@@ -32,11 +32,12 @@ static void setup(void)
 	s.mono_to_real_ns = 1000000000000LL;
 	/* No /proc under this root: everything the cache knows comes from the records. */
 	s.enrich = enrich_new(64, "/nonexistent-root");
-	s.hub = hub_new("boot-t", "node-t");
+	s.hub = hub_new("boot-t", "node-t", 0);
 	o = &s.observers[0];
 	o->ops = &process_observer;
 	o->sensor = &s;
-	sub = hub_subscribe(s.hub, NULL, 64, on_ready, NULL);
+	sub = hub_subscribe(s.hub, &(struct subscriber_options){
+					   .filters = NULL, .queue_size = 64, .ready = on_ready});
 }
 
 static void teardown(void)
