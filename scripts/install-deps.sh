@@ -7,10 +7,10 @@ set -eu
 
 BUILD_PKGS="make gcc clang cmake pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
  libuv1-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
- libgrpc-dev grpc-proto libcriterion-dev"
+ libgrpc-dev grpc-proto libcriterion-dev libjson-c-dev"
 
 TEST_PKGS="python3 python3-grpcio python3-protobuf python3-pytest gcovr valgrind iproute2 procps
- qemu-system-x86 cpio xz-utils debian-archive-keyring podman runc busybox-static"
+ qemu-system-x86 cpio xz-utils debian-archive-keyring podman runc busybox-static openssl"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

@@ -2,6 +2,7 @@
 #include "api/server.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,31 +405,109 @@ static int prepare_unix(struct server *srv, const char *path, char *err, size_t 
 	return 0;
 }
 
+/* A whole PEM file as a string (gRPC takes contents, not paths). */
+static char *read_pem(const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	long n;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && n < (1 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (buf = calloc(1, (size_t)n + 1)) &&
+	    fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	fclose(f);
+	if (!buf)
+		snprintf(err, errlen, "%s: empty, unreadable or larger than 1 MiB", path);
+	return buf;
+}
+
+/* TLS credentials for TCP listeners, or insecure ones when no certificate is configured
+ * (config_validate allowed that only for loopback, or with --insecure). */
+static grpc_server_credentials *tcp_creds(const struct config *cfg, char *err, size_t errlen)
+{
+	grpc_ssl_pem_key_cert_pair pair = {NULL, NULL};
+	grpc_server_credentials *creds = NULL;
+	char *ca = NULL;
+
+	if (!cfg->tls_cert[0])
+		return grpc_insecure_server_credentials_create();
+	pair.cert_chain = read_pem(cfg->tls_cert, err, errlen);
+	pair.private_key = pair.cert_chain ? read_pem(cfg->tls_key, err, errlen) : NULL;
+	if (pair.private_key && cfg->tls_client_ca[0])
+		ca = read_pem(cfg->tls_client_ca, err, errlen);
+	if (pair.private_key && (ca || !cfg->tls_client_ca[0]))
+		creds = grpc_ssl_server_credentials_create_ex(
+			ca, &pair, 1,
+			ca ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+			   : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE,
+			NULL);
+	if (pair.private_key && (ca || !cfg->tls_client_ca[0]) && !creds)
+		snprintf(err, errlen, "TLS credentials from %s and %s were refused", cfg->tls_cert,
+			 cfg->tls_key);
+	free((void *)pair.cert_chain);
+	free((void *)pair.private_key);
+	free(ca);
+	return creds;
+}
+
+static const char *describe_security(const struct config *cfg, const char *addr)
+{
+	if (!strncmp(addr, "unix:", 5))
+		return "unix socket";
+	if (!cfg->tls_cert[0])
+		return "plaintext";
+	return cfg->tls_client_ca[0] ? "TLS, client certificates required" : "TLS";
+}
+
 static int bind_listeners(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->sensor->cfg;
+	grpc_server_credentials *tcp = tcp_creds(cfg, err, errlen);
+	int rc = 0;
 
-	for (int i = 0; i < cfg->n_listeners; i++) {
+	if (!tcp)
+		return -1;
+	for (int i = 0; i < cfg->n_listeners && rc == 0; i++) {
 		const char *addr = cfg->listeners[i];
-		grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
-		int port;
+		int is_unix = !strncmp(addr, "unix:", 5);
+		grpc_server_credentials *creds =
+			is_unix ? grpc_insecure_server_credentials_create() : tcp;
 
-		if (!strncmp(addr, "unix:", 5) && prepare_unix(srv, addr + 5, err, errlen) < 0) {
+		if (is_unix && prepare_unix(srv, addr + 5, err, errlen) < 0)
+			rc = -1;
+		else if (grpc_server_add_http2_port(srv->server, addr, creds) == 0)
+			rc = -1, snprintf(err, errlen,
+					  "cannot listen on %s (address in use, not local, or not "
+					  "resolvable)",
+					  addr);
+		else
+			log_info("serving gRPC on %s (%s)", addr, describe_security(cfg, addr));
+		if (is_unix)
 			grpc_server_credentials_release(creds);
-			return -1;
-		}
-		port = grpc_server_add_http2_port(srv->server, addr, creds);
-		grpc_server_credentials_release(creds);
-		if (port == 0) {
-			snprintf(err, errlen,
-				 "cannot listen on %s (address in use, not local, or not "
-				 "resolvable)",
-				 addr);
-			return -1;
-		}
-		log_info("serving gRPC on %s", addr);
 	}
-	return 0;
+	grpc_server_credentials_release(tcp);
+	return rc;
+}
+
+/* Unix sockets: 0660, owned by --socket-group when given. */
+static void secure_unix_sockets(struct server *srv)
+{
+	const char *group = srv->sensor->cfg->socket_group;
+	struct group *g = group[0] ? getgrnam(group) : NULL;
+
+	for (int i = 0; i < srv->n_unix; i++) {
+		if (g && chown(srv->unix_paths[i], (uid_t)-1, g->gr_gid) < 0)
+			log_warn("chown %s to group %s: %s", srv->unix_paths[i], group,
+				 strerror(errno));
+		chmod(srv->unix_paths[i], 0660);
+	}
 }
 
 struct server *server_start(struct sensor *s, char *err, size_t errlen)
@@ -463,8 +542,7 @@ struct server *server_start(struct sensor *s, char *err, size_t errlen)
 		return NULL;
 	}
 	grpc_server_start(srv->server);
-	for (int i = 0; i < srv->n_unix; i++)
-		chmod(srv->unix_paths[i], 0660);
+	secure_unix_sockets(srv);
 	uv_async_init(&s->loop, &srv->wake, on_wake);
 	srv->wake.data = srv;
 	pthread_create(&srv->thread, NULL, cq_thread, srv);

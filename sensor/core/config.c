@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,6 +153,35 @@ static int set_node(struct config *c, const char *v, enum source src, char *err,
 static int set_btf(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	return set_string(c->btf_path, sizeof(c->btf_path), "btf", v, err, len);
+}
+
+static int set_tls_cert(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_string(c->tls_cert, sizeof(c->tls_cert), "tls-cert", v, err, len);
+}
+
+static int set_tls_key(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_string(c->tls_key, sizeof(c->tls_key), "tls-key", v, err, len);
+}
+
+static int set_tls_ca(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_string(c->tls_client_ca, sizeof(c->tls_client_ca), "tls-client-ca", v, err, len);
+}
+
+static int set_group(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (!getgrnam(v))
+		return fail(err, len, "--socket-group %s: no such group", v);
+	return set_string(c->socket_group, sizeof(c->socket_group), "socket-group", v, err, len);
+}
+
+static int set_insecure(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (parse_bool(v, &c->insecure) < 0)
+		return fail(err, len, "--insecure %s: expected true or false", v);
+	return 0;
 }
 
 static int set_config(struct config *c, const char *v, enum source src, char *err, size_t len)
@@ -397,6 +427,14 @@ static const struct option_def options[] = {
 	 "use the perf buffer instead of the BPF ring buffer (automatic on "
 	 "kernels before 5.8)",
 	 set_perfbuf},
+	{"tls-cert", "FILE",
+	 "PEM certificate chain: every TCP listener serves TLS (with --tls-key)", set_tls_cert},
+	{"tls-key", "FILE", "PEM private key of --tls-cert", set_tls_key},
+	{"tls-client-ca", "FILE",
+	 "PEM CA: clients must present a certificate it signed (mutual TLS)", set_tls_ca},
+	{"insecure", NULL, "allow plaintext on TCP listeners that are not loopback", set_insecure},
+	{"socket-group", "GROUP", "group that may use the unix sockets (mode 0660; default root)",
+	 set_group},
 	{"btf", "PATH", "kernel BTF file for kernels without /sys/kernel/btf/vmlinux", set_btf},
 	{"proc-cache-size", "N", "processes kept in the process cache (default 16384)", set_cache},
 	{"queue-size", "N",
@@ -630,6 +668,45 @@ out:
 	return rc;
 }
 
+int config_is_loopback(const char *addr)
+{
+	size_t hostlen = strrchr(addr, ':') ? (size_t)(strrchr(addr, ':') - addr) : strlen(addr);
+
+	if (!strncmp(addr, "127.", 4) || !strncmp(addr, "[::1]:", 6))
+		return 1;
+	return hostlen == 9 && !strncmp(addr, "localhost", 9);
+}
+
+static int readable(const char *flag, const char *path, char *err, size_t errlen)
+{
+	if (access(path, R_OK) < 0)
+		return fail(err, errlen, "--%s %s: %s", flag, path, strerror(errno));
+	return 0;
+}
+
+/* TLS settings hang together, and plaintext never leaves the machine unless asked. */
+static int validate_tls(const struct config *c, char *err, size_t errlen)
+{
+	if (!c->tls_cert[0] != !c->tls_key[0])
+		return fail(err, errlen, "--tls-cert and --tls-key go together");
+	if (c->tls_client_ca[0] && !c->tls_cert[0])
+		return fail(err, errlen, "--tls-client-ca needs --tls-cert and --tls-key");
+	if ((c->tls_cert[0] && readable("tls-cert", c->tls_cert, err, errlen) < 0) ||
+	    (c->tls_key[0] && readable("tls-key", c->tls_key, err, errlen) < 0) ||
+	    (c->tls_client_ca[0] && readable("tls-client-ca", c->tls_client_ca, err, errlen) < 0))
+		return -1;
+	for (int i = 0; i < c->n_listeners && !c->tls_cert[0] && !c->insecure; i++) {
+		const char *a = c->listeners[i];
+
+		if (strncmp(a, "unix:", 5) && !config_is_loopback(a))
+			return fail(err, errlen,
+				    "--listen %s: plaintext on a non-loopback address; give "
+				    "--tls-cert and --tls-key, or --insecure",
+				    a);
+	}
+	return 0;
+}
+
 int config_validate(struct config *c, char *err, size_t errlen)
 {
 	const char *path = c->btf_path[0] ? c->btf_path : "/sys/kernel/btf/vmlinux";
@@ -655,7 +732,7 @@ int config_validate(struct config *c, char *err, size_t errlen)
 		return fail(err, errlen, "no observer enabled (--observers)");
 	if (c->n_listeners == 0 && !c->self_test)
 		return fail(err, errlen, "no listener (--listen)");
-	return 0;
+	return validate_tls(c, err, errlen);
 }
 
 void config_print_help(const char *argv0)

@@ -32,6 +32,11 @@ struct config {
 	int n_listeners;
 	char node_name[256];
 	char btf_path[PATH_MAX]; /* "" = /sys/kernel/btf/vmlinux */
+	char tls_cert[PATH_MAX]; /* PEM server certificate chain: TCP listeners serve TLS */
+	char tls_key[PATH_MAX];
+	char tls_client_ca[PATH_MAX]; /* PEM CA: clients must present a certificate it signed */
+	char socket_group[64];	      /* group owning the unix sockets ("" = root's) */
+	int insecure;		      /* plaintext allowed on non-loopback TCP listeners */
 	char config_file[PATH_MAX];
 	uint32_t proc_cache_size;
 	uint32_t queue_size; /* default events per subscriber queue */
@@ -49,7 +54,7 @@ struct config {
 	int n_dns_ports;
 	uint32_t dns_timeout_ms;       /* a query unanswered this long is reported */
 	uint32_t dns_sample_threshold; /* new queries/s above which 1:N sampling applies */
-	int log_level;			/* enum log_level */
+	int log_level;		       /* enum log_level */
 	int force_perfbuf;
 	int self_test;
 	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */
@@ -70,6 +75,8 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 int config_load_file(struct config *c, const char *path, char *err, size_t errlen);
 /* Checks what can be checked before start (BTF file readable, ...). */
 int config_validate(struct config *c, char *err, size_t errlen);
+/* 1 when a TCP listen address only reaches this machine (127.0.0.0/8, ::1, localhost). */
+int config_is_loopback(const char *addr);
 /* Parses "256K", "1M", "4096" into bytes; -1 when malformed. */
 int64_t config_parse_size(const char *s);
 void config_print_help(const char *argv0);

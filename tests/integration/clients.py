@@ -147,3 +147,80 @@ def own_cgroup_id():
             if fields[2] == "cgroup2":
                 mount = fields[1]
     return os.stat(mount + path).st_ino
+
+
+def events_call(channel):
+    return channel.unary_stream("/tapio.sensor.v1.Sensor/GetEvents",
+                                request_serializer=pb.GetEventsRequest.SerializeToString,
+                                response_deserializer=pb.GetEventsResponse.FromString)
+
+
+class Stream:
+    """One GetEvents stream through python3-grpcio, read on a thread into .events (every
+    Event of every response, loss notices included, as sensor_pb2 messages)."""
+
+    def __init__(self, address, request, read=True, channel=None):
+        self.channel = channel or grpc.insecure_channel(address)
+        self.own_channel = channel is None
+        self.call = events_call(self.channel)(request)
+        self.events = []
+        self.messages = 0
+        self.error = None
+        self._cond = threading.Condition()
+        self._thread = None
+        if read:
+            self.start_reading()
+
+    def start_reading(self):
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self):
+        try:
+            for resp in self.call:
+                with self._cond:
+                    self.messages += 1
+                    self.events.extend(resp.events)
+                    self._cond.notify_all()
+        except grpc.RpcError as e:
+            with self._cond:
+                self.error = e
+                self._cond.notify_all()
+
+    def wait(self, predicate, timeout=15, what="events"):
+        """Waits until predicate(self.events) is true."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.events):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out waiting for {what}: have "
+                                         f"{len(self.events)} events, error {self.error}")
+                if self.error is not None and self.error.code() != grpc.StatusCode.CANCELLED:
+                    raise AssertionError(f"stream failed: {self.error}")
+                self._cond.wait(min(left, 0.2))
+            return list(self.events)
+
+    def close(self):
+        self.call.cancel()
+        if self._thread:
+            self._thread.join(10)
+        if self.own_channel:
+            self.channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def lost(events, source=None):
+    """Sum of LostEvents counts (of one LossSource name, or all) among events."""
+    return sum(e.lost.count for e in events if e.HasField("lost") and
+               (source is None or pb.LossSource.Name(e.lost.source) == source))
+
+
+def real(events):
+    """The events that are not loss notices."""
+    return [e for e in events if not e.HasField("lost")]
