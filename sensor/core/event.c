@@ -42,14 +42,20 @@ void event_fill_process(struct event_process *p, const struct pcache_entry *e,
 
 static void fill_container(struct event_ctx *c, const struct cgroup_info *cg)
 {
+	const struct oci_meta *m = &cg->meta;
+
 	tapio__sensor__v1__container__init(&c->container);
 	c->container.id = (char *)cg->ref.id;
 	c->container.runtime = (char *)container_runtime_name(cg->ref.runtime);
 	c->container.cgroup_path = (char *)cg->path;
+	c->container.name = (char *)m->container_name;
+	c->container.image = (char *)m->image;
 	c->ev.container = &c->container;
-	if (cg->ref.pod_uid[0]) {
+	if (cg->ref.pod_uid[0] || m->pod_name[0]) {
 		tapio__sensor__v1__pod__init(&c->pod);
 		c->pod.uid = (char *)cg->ref.pod_uid;
+		c->pod.name = (char *)m->pod_name;
+		c->pod.namespace_ = (char *)m->pod_namespace;
 		c->ev.pod = &c->pod;
 	}
 }

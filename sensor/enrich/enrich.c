@@ -232,6 +232,20 @@ static struct cgroup_info *slot_for(struct enrich *e, uint64_t id, int *found)
 	return NULL;
 }
 
+/* Bundle strings are the runtime's bytes: made valid UTF-8 like everything else. */
+static void adopt_meta(struct cgroup_info *c)
+{
+	struct oci_meta *m = &c->meta;
+
+	utf8_scrub(m->pod_name, strlen(m->pod_name));
+	utf8_scrub(m->pod_namespace, strlen(m->pod_namespace));
+	utf8_scrub(m->pod_uid, strlen(m->pod_uid));
+	utf8_scrub(m->container_name, strlen(m->container_name));
+	utf8_scrub(m->image, strlen(m->image));
+	if (!c->ref.pod_uid[0])
+		snprintf(c->ref.pod_uid, sizeof(c->ref.pod_uid), "%s", m->pod_uid);
+}
+
 const struct cgroup_info *enrich_learn_cgroup(struct enrich *e, uint64_t cgroup_id,
 					      const char *path)
 {
@@ -254,6 +268,9 @@ const struct cgroup_info *enrich_learn_cgroup(struct enrich *e, uint64_t cgroup_
 	c->id = cgroup_id;
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->is_container = container_parse_cgroup_path(path, &c->ref);
+	/* The bundle exists while the container runs: read it once, when first seen. */
+	if (c->is_container && oci_lookup(e->root, c->ref.id, c->ref.runtime, &c->meta) == 1)
+		adopt_meta(c);
 	return c;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "enrich/container.h"
+#include "enrich/oci.h"
 #include "enrich/proc_cache.h"
 
 struct enrich;
@@ -21,7 +22,8 @@ struct cgroup_info {
 	uint64_t id;
 	int is_container;
 	struct container_ref ref;
-	char path[256]; /* "" when only the last components are known */
+	struct oci_meta meta; /* pod and container names from the OCI bundle, when found */
+	char path[256];       /* "" when only the last components are known */
 };
 
 struct enrich *enrich_new(uint32_t cache_capacity, const char *root);

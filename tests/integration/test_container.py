@@ -60,3 +60,37 @@ def test_exec_in_container_carries_container_id(image):
         assert ev["process"]["comm"] == "sh"
         assert ev["process"]["cgroupId"] != "1"
         assert s.stop() == 0, s.log
+
+
+def test_pod_names_from_the_bundle_and_pod_filters(image):
+    """What a cgroup path cannot tell (pod name and namespace, container name, image) comes
+    from the OCI bundle's annotations, as CRI-O and podman write them; the server-side
+    filter selects by them."""
+    from clients import Stream, pb
+
+    tag = "tapio-" + uuid.uuid4().hex
+    with Sensor("--rate", "process=0") as s:
+        shop = pb.GetEventsRequest(allow=[pb.EventFilter(
+            event_types=["process_exec"], pod_namespaces=["shop"],
+            pod_names=[pb.StringMatch(prefix="web-")])])
+        other = pb.GetEventsRequest(allow=[pb.EventFilter(pod_namespaces=["kube-system"])])
+        with Stream(s.address, shop) as a, Stream(s.address, other) as b:
+            wait_subscribers(s.address, 2)
+            r = subprocess.run(["podman", "--runtime", "runc", "run", "--rm",
+                                "--cgroup-manager=cgroupfs", "--ulimit", "nofile=1024:1024",
+                                "--ulimit", "nproc=1024:1024",
+                                "--annotation", "io.kubernetes.pod.name=web-1",
+                                "--annotation", "io.kubernetes.pod.namespace=shop",
+                                "--annotation", "io.kubernetes.container.name=app",
+                                image, "/bin/sh", "-c", "exit 0", "sh", tag],
+                               capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0, r.stderr
+            ev = a.wait(lambda ev: any(tag in e.exec.args for e in ev))
+            ev = [e for e in ev if tag in e.exec.args][0]
+            assert ev.pod.name == "web-1" and ev.pod.namespace == "shop"
+            assert ev.container.name == "app"
+            assert ev.container.image == IMAGE
+            assert ev.container.runtime == "podman"
+            assert all(e.pod.namespace == "shop" for e in a.events)
+            assert not b.events
+        assert s.stop() == 0, s.log
