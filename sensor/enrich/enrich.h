@@ -23,7 +23,7 @@ struct cgroup_info {
 	int is_container;
 	struct container_ref ref;
 	struct oci_meta meta; /* pod and container names from the OCI bundle, when found */
-	char path[256];       /* "" when only the last components are known */
+	char path[256];	      /* "" when only the last components are known */
 };
 
 struct enrich *enrich_new(uint32_t cache_capacity, const char *root);

@@ -92,8 +92,9 @@ static int add_path(struct pnode *root, const ProtobufCMessageDescriptor *d, con
 		const ProtobufCFieldDescriptor *f;
 
 		if (!d)
-			return fail(err, len, "field_mask.paths[%zu]: \"%s\" goes inside a field that "
-					      "is not a message",
+			return fail(err, len,
+				    "field_mask.paths[%zu]: \"%s\" goes inside a field that "
+				    "is not a message",
 				    idx, path);
 		f = protobuf_c_message_descriptor_get_field_by_name(d, part);
 		if (!f)

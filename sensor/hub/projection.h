@@ -28,7 +28,6 @@ void projection_free(struct projection *p);
 
 /* Writes the projected form of the packed message msg[0..len) to out (room for len
  * bytes). Returns the bytes written, or -1 when msg is not a well-formed message. */
-ssize_t projection_apply(const struct projection *p, const uint8_t *msg, size_t len,
-			 uint8_t *out);
+ssize_t projection_apply(const struct projection *p, const uint8_t *msg, size_t len, uint8_t *out);
 
 #endif

@@ -131,8 +131,7 @@ Test(projection, scalar_and_timestamp_paths)
 
 Test(projection, bad_paths_name_the_problem)
 {
-	char *unknown[] = {"seq", "process.pidd"}, *into_scalar[] = {"seq.value"},
-	     *empty[] = {""};
+	char *unknown[] = {"seq", "process.pidd"}, *into_scalar[] = {"seq.value"}, *empty[] = {""};
 
 	cr_assert_null(projection_compile(&tapio__sensor__v1__event__descriptor, unknown, 2, keep,
 					  err, sizeof(err)));
@@ -165,7 +164,7 @@ Test(projection, malformed_input_is_refused_without_overread)
 	}
 	{
 		uint8_t bad_len[] = {0x3a, 0x7f, 0x08}; /* field 7 claims 127 bytes, has 1 */
-		uint8_t group[] = {0x0b};               /* wire type 3 */
+		uint8_t group[] = {0x0b};		/* wire type 3 */
 		uint8_t zero_field[] = {0x00, 0x01};
 
 		cr_assert_eq(projection_apply(p, bad_len, sizeof(bad_len), out), -1);
