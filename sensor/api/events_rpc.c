@@ -278,4 +278,5 @@ static void start(struct rpc *r)
 const struct rpc_method events_method = {
 	.path = "/tapio.sensor.v1.Sensor/GetEvents",
 	.start = start,
+	.shutdown = events_shutdown,
 };

@@ -83,17 +83,10 @@ static void start_check(struct rpc *r)
 static int send_status(struct rpc *r, serving_status status, rpc_done_fn done)
 {
 	health_response resp;
-	size_t len;
-	void *buf;
 
 	grpc__health__v1__health_check_response__init(&resp);
 	resp.status = status;
-	len = protobuf_c_message_get_packed_size(&resp.base);
-	buf = malloc(len ? len : 1);
-	if (!buf)
-		return -1;
-	protobuf_c_message_pack(&resp.base, buf);
-	return rpc_send_bytes(r, buf, len, done);
+	return rpc_send_message(r, &resp.base, done);
 }
 
 /* The sensor is stopping, which is a change of status the watcher of a known service
@@ -182,4 +175,5 @@ const struct rpc_method health_check_method = {
 const struct rpc_method health_watch_method = {
 	.path = "/grpc.health.v1.Health/Watch",
 	.start = start_watch,
+	.shutdown = health_shutdown,
 };

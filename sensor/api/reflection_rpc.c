@@ -458,12 +458,9 @@ static void on_request(struct rpc *r, int ok);
 
 static void on_sent(struct rpc *r, int ok)
 {
-	grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
-
 	if (!ok || r->cancelled || r->status_sent)
 		return;
-	op.data.recv_message.recv_message = &r->recv;
-	if (rpc_batch(r, &op, 1, on_request) < 0)
+	if (rpc_recv_next(r, on_request) < 0)
 		rpc_finish(r, NULL, GRPC_STATUS_INTERNAL, "cannot read the next request");
 }
 
@@ -471,8 +468,7 @@ static void on_sent(struct rpc *r, int ok)
 static int send_reply(struct rpc *r, const refl_request *req)
 {
 	struct reply p;
-	size_t len;
-	void *buf;
+	int rc;
 
 	grpc__reflection__v1__server_reflection_response__init(&p.resp);
 	p.blobs = NULL;
@@ -484,14 +480,9 @@ static int send_reply(struct rpc *r, const refl_request *req)
 		set_error(&p, GRPC_STATUS_INVALID_ARGUMENT,
 			  "request is not a grpc.reflection.v1.ServerReflectionRequest");
 	}
-	len = protobuf_c_message_get_packed_size(&p.resp.base);
-	buf = malloc(len ? len : 1);
-	if (buf)
-		protobuf_c_message_pack(&p.resp.base, buf);
+	rc = rpc_send_message(r, &p.resp.base, on_sent);
 	free(p.blobs);
-	if (!buf)
-		return -1;
-	return rpc_send_bytes(r, buf, len, on_sent);
+	return rc;
 }
 
 static void on_request(struct rpc *r, int ok)
@@ -527,9 +518,11 @@ static void start(struct rpc *r)
 const struct rpc_method reflection_v1_method = {
 	.path = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
 	.start = start,
+	.shutdown = reflection_shutdown,
 };
 
 const struct rpc_method reflection_v1alpha_method = {
 	.path = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 	.start = start,
+	.shutdown = reflection_shutdown,
 };

@@ -255,6 +255,36 @@ int rpc_send_bytes(struct rpc *r, void *buf, size_t len, rpc_done_fn done)
 	return rpc_batch(r, &op, 1, done);
 }
 
+/* A packed copy of msg in a byte buffer gRPC owns (NULL when out of memory). */
+static grpc_byte_buffer *pack_message(const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	void *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return NULL;
+	protobuf_c_message_pack(msg, buf);
+	return buffer_from(buf, len);
+}
+
+int rpc_send_message(struct rpc *r, const ProtobufCMessage *msg, rpc_done_fn done)
+{
+	grpc_op op = {.op = GRPC_OP_SEND_MESSAGE};
+
+	op.data.send_message.send_message = pack_message(msg);
+	if (!op.data.send_message.send_message)
+		return -1;
+	return rpc_batch(r, &op, 1, done);
+}
+
+int rpc_recv_next(struct rpc *r, rpc_done_fn done)
+{
+	grpc_op op = {.op = GRPC_OP_RECV_MESSAGE};
+
+	op.data.recv_message.recv_message = &r->recv;
+	return rpc_batch(r, &op, 1, done);
+}
+
 int rpc_finish(struct rpc *r, const ProtobufCMessage *msg, grpc_status_code code,
 	       const char *details)
 {
@@ -264,16 +294,12 @@ int rpc_finish(struct rpc *r, const ProtobufCMessage *msg, grpc_status_code code
 
 	memset(ops, 0, sizeof(ops));
 	if (msg) {
-		size_t len = protobuf_c_message_get_packed_size(msg);
-		void *buf = malloc(len ? len : 1);
-
-		if (!buf) {
+		ops[n].op = GRPC_OP_SEND_MESSAGE;
+		ops[n].data.send_message.send_message = pack_message(msg);
+		if (!ops[n++].data.send_message.send_message) {
 			grpc_slice_unref(d);
 			return -1;
 		}
-		protobuf_c_message_pack(msg, buf);
-		ops[n].op = GRPC_OP_SEND_MESSAGE;
-		ops[n++].data.send_message.send_message = buffer_from(buf, len);
 	}
 	ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
 	ops[n].data.send_status_from_server.status = code;
@@ -573,17 +599,9 @@ void server_stop(struct server *srv, void (*done)(void *arg), void *arg)
 	srv->stopped = done;
 	srv->stopped_arg = arg;
 	srv->shutting_down = 1;
-	for (struct rpc *r = srv->calls; r; r = r->next) {
-		if (r->status_sent || r->cancelled)
-			continue;
-		if (r->method == &events_method)
-			events_shutdown(r);
-		else if (r->method == &health_watch_method)
-			health_shutdown(r);
-		else if (r->method == &reflection_v1_method ||
-			 r->method == &reflection_v1alpha_method)
-			reflection_shutdown(r);
-	}
+	for (struct rpc *r = srv->calls; r; r = r->next)
+		if (!r->status_sent && !r->cancelled && r->method && r->method->shutdown)
+			r->method->shutdown(r);
 	/* No reflection request is answered from here on: every stream was ended above. */
 	reflection_free_index();
 	srv->shutdown_tag.fn = on_shutdown;

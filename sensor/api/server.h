@@ -25,6 +25,8 @@ struct rpc_method {
 	const char *path; /* "/tapio.sensor.v1.Sensor/GetEvents" */
 	/* The call arrived; initial metadata is not sent yet. */
 	void (*start)(struct rpc *r);
+	/* Optional, for streams: the server is stopping; end the call. */
+	void (*shutdown)(struct rpc *r);
 };
 
 struct rpc {
@@ -64,5 +66,10 @@ int rpc_finish(struct rpc *r, const ProtobufCMessage *msg, grpc_status_code code
 	       const char *details);
 /* Sends a packed message; takes ownership of buf (freed when sent). */
 int rpc_send_bytes(struct rpc *r, void *buf, size_t len, rpc_done_fn done);
+/* Packs msg and sends it (msg may be freed as soon as this returns). */
+int rpc_send_message(struct rpc *r, const ProtobufCMessage *msg, rpc_done_fn done);
+/* Receives the next message of a client stream into r->recv (NULL there once the client
+ * half-closed). */
+int rpc_recv_next(struct rpc *r, rpc_done_fn done);
 
 #endif
