@@ -235,3 +235,59 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	tp_submit(ctx, e, sizeof(*e));
 	return 0;
 }
+
+/* ---- fork failures -------------------------------------------------------------------
+ * fexit on kernel_clone sees every way into it (fork, vfork, clone, clone3) with the clone
+ * flags; where fentry/fexit is not available (or the kernel has no kernel_clone: before
+ * 5.10) the sensor attaches the syscalls' exit tracepoints instead. */
+
+#define PF_KTHREAD 0x00200000
+
+static __always_inline void emit_fork_failed(void *ctx, long ret, __u64 flags, __u32 fexit)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct proc_fork_failed_event *e;
+
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return; /* kthreadd failing to start a kernel thread is not a process's fork */
+	if (!tp_admit())
+		return;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		return;
+	tp_fill_header(&e->h, TP_EV_PROCESS_FORK_FAILED, sizeof(*e));
+	e->err = (__s32)-ret;
+	e->via_fexit = fexit;
+	e->clone_flags = flags;
+	tp_submit(ctx, e, sizeof(*e));
+}
+
+SEC("fexit/kernel_clone")
+int BPF_PROG(fork_failed_fexit, struct kernel_clone_args *args, pid_t ret)
+{
+	if (ret < 0)
+		emit_fork_failed(ctx, ret, BPF_CORE_READ(args, flags), 1);
+	return 0;
+}
+
+/* The syscalls:sys_exit_* record (its format is ABI): common fields, the syscall number,
+ * the return value. */
+struct sys_exit_record {
+	__u64 common;
+	long nr;
+	long ret;
+};
+
+#define FORK_FAILED_TP(name)                                                                       \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int fork_failed_##name(struct sys_exit_record *ctx)                                        \
+	{                                                                                          \
+		if (ctx->ret < 0)                                                                  \
+			emit_fork_failed(ctx, ctx->ret, 0, 0);                                     \
+		return 0;                                                                          \
+	}
+
+FORK_FAILED_TP(clone)
+FORK_FAILED_TP(clone3)
+FORK_FAILED_TP(fork)
+FORK_FAILED_TP(vfork)

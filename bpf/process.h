@@ -55,4 +55,13 @@ struct proc_fork_event {
 	__u32 parent_tid;
 };
 
+/* A fork/vfork/clone/clone3 that failed (EAGAIN at pids.max or RLIMIT_NPROC, ENOMEM,
+ * EINVAL...). clone_flags is known only on the fexit path (0 from the tracepoints). */
+struct proc_fork_failed_event {
+	struct tp_event_header h;
+	__s32 err; /* positive errno */
+	__u32 via_fexit;
+	__u64 clone_flags;
+};
+
 #endif

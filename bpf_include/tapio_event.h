@@ -27,6 +27,18 @@ enum tp_event_type {
 	TP_EV_PROCESS_EXEC = 16,
 	TP_EV_PROCESS_EXIT = 17,
 	TP_EV_PROCESS_FORK = 18,
+	TP_EV_PROCESS_FORK_FAILED = 19,
+	TP_EV_DNS_QUERY = 32, /* dns observer (2): 32-47 */
+	TP_EV_DNS_RESPONSE = 33,
+	TP_EV_NET_CONNECT = 48, /* network observer (3): 48-63 */
+	TP_EV_NET_ACCEPT = 49,
+	TP_EV_NET_CLOSE = 50,
+	TP_EV_NET_RETRANSMIT = 51,
+	TP_EV_NET_RESET = 52,
+	TP_EV_NET_DROP = 53,
+	TP_EV_NET_DATA = 54,
+	TP_EV_MEMORY_OOM_KILL = 64, /* memory observer (4): 64-79 */
+	TP_EV_MEMORY_RECLAIM = 65,
 };
 
 /* Per-CPU counter slots, one array per BPF object. Slots from TP_CNT_OBSERVER on are

@@ -17,6 +17,7 @@ typedef Tapio__Sensor__V1__LostEvents pb_lost;
 typedef Tapio__Sensor__V1__ProcessExec pb_exec;
 typedef Tapio__Sensor__V1__ProcessExit pb_exit;
 typedef Tapio__Sensor__V1__ProcessFork pb_fork;
+typedef Tapio__Sensor__V1__ProcessForkFailed pb_fork_failed;
 typedef Tapio__Sensor__V1__EventFilter pb_filter;
 typedef Tapio__Sensor__V1__GetEventsRequest pb_events_request;
 typedef Tapio__Sensor__V1__GetEventsResponse pb_events_response;

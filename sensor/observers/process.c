@@ -5,7 +5,9 @@
  * the child, an exit marks the entry (kept for late events of other observers until the
  * LRU drops it). The kernel-side proc_state map covers what the rate limit hid.
  */
+#define _GNU_SOURCE /* strerrorname_np */
 #include <errno.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "core/event.h"
 #include "core/features.h"
+#include "core/mounts.h"
 #include "core/observer.h"
 #include "core/sensor.h"
 #include "core/utf8.h"
@@ -22,9 +25,65 @@
 #include "process.h"
 #include "process.skel.h"
 
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <sys/syscall.h>
+
 static struct process_bpf *skel_of(struct observer *o)
 {
 	return o->skel;
+}
+
+/* 1 when the kernel's own BTF has a function called name (fexit needs its BTF id). */
+static int kernel_has_func(const char *name)
+{
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+	int found = vmlinux && btf__find_by_name_kind(vmlinux, name, BTF_KIND_FUNC) > 0;
+
+	btf__free(vmlinux);
+	return found;
+}
+
+/* 1 when the syscalls:sys_exit_<name> tracepoint exists (CONFIG_FTRACE_SYSCALLS). */
+static int syscall_tracepoint(const char *name)
+{
+	const char *tracefs = mounts_tracefs();
+	char path[256];
+
+	if (!tracefs)
+		return 0;
+	snprintf(path, sizeof(path), "%s/events/syscalls/sys_exit_%s/id", tracefs, name);
+	return access(path, R_OK) == 0;
+}
+
+/* Fork failures: fexit on kernel_clone when fentry works, else the syscall exit
+ * tracepoints, else nothing (said in status). */
+static void choose_fork_failed(struct observer *o, struct process_bpf *skel,
+			       const struct features *f)
+{
+	struct bpf_program *tps[] = {skel->progs.fork_failed_clone, skel->progs.fork_failed_clone3,
+				     skel->progs.fork_failed_fork, skel->progs.fork_failed_vfork};
+	const char *names[] = {"clone", "clone3", "fork", "vfork"};
+	int use_fexit = features_has(f, FEAT_FENTRY) && kernel_has_func("kernel_clone");
+
+	if (use_fexit) {
+		for (int i = 0; i < 4; i++)
+			bpf_program__set_autoload(tps[i], false);
+		observer_skip(o, "fork_failed (syscall tracepoints)",
+			      "not needed: fexit on kernel_clone is attached");
+		return;
+	}
+	bpf_program__set_autoload(skel->progs.fork_failed_fexit, false);
+	observer_skip(o, "fork_failed_fexit (fexit/kernel_clone)", "%s",
+		      !features_has(f, FEAT_FENTRY) ? features_detail(f, FEAT_FENTRY)
+						    : "no kernel_clone in the kernel's BTF");
+	for (int i = 0; i < 4; i++) {
+		if (features_has(f, FEAT_TRACEPOINT) && syscall_tracepoint(names[i]))
+			continue;
+		bpf_program__set_autoload(tps[i], false);
+		observer_skip(o, bpf_program__name(tps[i]), "no syscalls:sys_exit_%s tracepoint",
+			      names[i]);
+	}
 }
 
 static int proc_open(struct observer *o, const struct features *f)
@@ -32,13 +91,14 @@ static int proc_open(struct observer *o, const struct features *f)
 	struct process_bpf *skel;
 
 	if (!features_has(f, FEAT_RAW_TP))
-		return -EOPNOTSUPP; /* every program is a raw tracepoint */
+		return -EOPNOTSUPP; /* the lifecycle programs are raw tracepoints */
 	skel = process_bpf__open_opts(observer_open_opts(o));
 	if (!skel)
 		return -errno;
 	o->skel = skel;
 	o->skeleton = skel->skeleton;
 	o->limits = (struct tp_limits *)&skel->rodata->tp_limits;
+	choose_fork_failed(o, skel, f);
 	return 0;
 }
 
@@ -179,6 +239,22 @@ static int decode_fork(struct observer *o, const struct proc_fork_event *e)
 	return 0;
 }
 
+static int decode_fork_failed(struct observer *o, const struct proc_fork_failed_event *e)
+{
+	struct event_ctx c;
+	pb_fork_failed x = TAPIO__SENSOR__V1__PROCESS_FORK_FAILED__INIT;
+	const char *name = strerrorname_np(e->err);
+
+	event_begin(&c, o, &e->h, PB_TYPE(PROCESS_FORK_FAILED));
+	x.error_number = e->err;
+	x.error_name = (char *)(name ? name : "");
+	x.clone_flags = e->clone_flags;
+	c.ev.payload_case = PB_PAYLOAD(FORK_FAILED);
+	c.ev.fork_failed = &x;
+	event_publish(&c);
+	return 0;
+}
+
 static int proc_decode(struct observer *o, const void *data, size_t len)
 {
 	const struct tp_event_header *h = data;
@@ -202,6 +278,10 @@ static int proc_decode(struct observer *o, const void *data, size_t len)
 		if (len < sizeof(struct proc_fork_event))
 			return -1;
 		return decode_fork(o, data);
+	case TP_EV_PROCESS_FORK_FAILED:
+		if (len < sizeof(struct proc_fork_failed_event))
+			return -1;
+		return decode_fork_failed(o, data);
 	default:
 		return -1;
 	}
@@ -209,10 +289,12 @@ static int proc_decode(struct observer *o, const void *data, size_t len)
 
 /* ---- self-test: spawn ourselves as SELFTEST_CHILD_NAME, which exits with 7 ---------- */
 
-enum { ST_CHILD, ST_SEEN, ST_UID, ST_CGROUP };
+enum { ST_CHILD, ST_SEEN, ST_UID, ST_CGROUP, ST_FEXIT };
 #define SEEN_FORK 1
 #define SEEN_EXEC 2
 #define SEEN_EXIT 4
+#define SEEN_FORK_FAILED 8
+#define SEEN_ALL (SEEN_FORK | SEEN_EXEC | SEEN_EXIT | SEEN_FORK_FAILED)
 #define SELFTEST_EXIT 7
 
 static uint64_t own_cgroup_id(void)
@@ -238,30 +320,48 @@ static void proc_self_test_start(struct observer *o, struct selftest_case *c)
 	c->v[ST_CHILD] = (uint64_t)pid;
 	c->v[ST_UID] = getuid();
 	c->v[ST_CGROUP] = own_cgroup_id();
+	/* A clone the kernel refuses (shared signal handlers need a shared VM): EINVAL. */
+	if (syscall(SYS_clone, CLONE_SIGHAND, NULL, NULL, NULL, 0) != -1 || errno != EINVAL)
+		selftest_fail(c, "clone(CLONE_SIGHAND) did not fail with EINVAL");
 }
 
-/* Checks what the kernel side read through CO-RE against what we know. */
+static void check_fork_failed(struct selftest_case *c, const pb_event *ev)
+{
+	const pb_fork_failed *f = ev->fork_failed;
+
+	if (f->error_number != EINVAL || strcmp(f->error_name, "EINVAL")) {
+		selftest_fail(c, "fork_failed: errno %d (%s), expected EINVAL", f->error_number,
+			      f->error_name);
+	} else if (f->clone_flags && f->clone_flags != CLONE_SIGHAND) {
+		/* Only fexit sees the flags; the tracepoints report 0. */
+		selftest_fail(c, "fork_failed: clone flags %#llx, expected %#x",
+			      (unsigned long long)f->clone_flags, CLONE_SIGHAND);
+	} else {
+		c->v[ST_SEEN] |= SEEN_FORK_FAILED;
+		c->v[ST_FEXIT] = f->clone_flags != 0;
+	}
+}
+
+/* Checks what the kernel side read through CO-RE against what we know; 0 when right,
+ * else fails the case. */
 static int check_exec(struct selftest_case *c, const pb_event *ev)
 {
 	const pb_process *p = ev->process;
 
 	if (p->ppid != (uint32_t)getpid())
-		return selftest_fail(c, "exec: ppid %u, expected %d", p->ppid, getpid()), -1;
-	if (p->uid != c->v[ST_UID])
-		return selftest_fail(c, "exec: uid %u, expected %u", p->uid,
-				     (unsigned)c->v[ST_UID]),
-		       -1;
-	if (ev->exec->n_args != 2 || strcmp(ev->exec->args[0], SELFTEST_CHILD_NAME) ||
-	    strcmp(ev->exec->args[1], "7"))
-		return selftest_fail(c, "exec: argv not [\"%s\", \"7\"]", SELFTEST_CHILD_NAME), -1;
-	if (strcmp(ev->exec->filename, "/proc/self/exe"))
-		return selftest_fail(c, "exec: filename \"%s\"", ev->exec->filename), -1;
-	if (c->v[ST_CGROUP] && p->cgroup_id != c->v[ST_CGROUP])
-		return selftest_fail(c, "exec: cgroup id %llu, expected %llu",
-				     (unsigned long long)p->cgroup_id,
-				     (unsigned long long)c->v[ST_CGROUP]),
-		       -1;
-	return 0;
+		selftest_fail(c, "exec: ppid %u, expected %d", p->ppid, getpid());
+	else if (p->uid != c->v[ST_UID])
+		selftest_fail(c, "exec: uid %u, expected %u", p->uid, (unsigned)c->v[ST_UID]);
+	else if (ev->exec->n_args != 2 || strcmp(ev->exec->args[0], SELFTEST_CHILD_NAME) ||
+		 strcmp(ev->exec->args[1], "7"))
+		selftest_fail(c, "exec: argv not [\"%s\", \"7\"]", SELFTEST_CHILD_NAME);
+	else if (strcmp(ev->exec->filename, "/proc/self/exe"))
+		selftest_fail(c, "exec: filename \"%s\"", ev->exec->filename);
+	else if (c->v[ST_CGROUP] && p->cgroup_id != c->v[ST_CGROUP])
+		selftest_fail(c, "exec: cgroup id %llu, expected %llu",
+			      (unsigned long long)p->cgroup_id,
+			      (unsigned long long)c->v[ST_CGROUP]);
+	return c->done ? -1 : 0;
 }
 
 static int check_exit(struct selftest_case *c, const pb_event *ev)
@@ -270,40 +370,45 @@ static int check_exit(struct selftest_case *c, const pb_event *ev)
 
 	waitpid((pid_t)c->v[ST_CHILD], &status, 0);
 	if (ev->exit->exit_code != SELFTEST_EXIT || ev->exit->signal)
-		return selftest_fail(c, "exit: code %u signal %u, expected code %d",
-				     ev->exit->exit_code, ev->exit->signal, SELFTEST_EXIT),
-		       -1;
-	if (ev->exit->lifetime_ns == 0 || ev->exit->lifetime_ns > 60000000000ULL)
-		return selftest_fail(c, "exit: lifetime %llu ns",
-				     (unsigned long long)ev->exit->lifetime_ns),
-		       -1;
-	return 0;
+		selftest_fail(c, "exit: code %u signal %u, expected code %d", ev->exit->exit_code,
+			      ev->exit->signal, SELFTEST_EXIT);
+	else if (ev->exit->lifetime_ns == 0 || ev->exit->lifetime_ns > 60000000000ULL)
+		selftest_fail(c, "exit: lifetime %llu ns",
+			      (unsigned long long)ev->exit->lifetime_ns);
+	return c->done ? -1 : 0;
+}
+
+static int check_fork(struct selftest_case *c, const pb_event *ev)
+{
+	if (ev->fork->parent_pid != (uint32_t)getpid())
+		selftest_fail(c, "fork: parent %u, expected %d", ev->fork->parent_pid, getpid());
+	return c->done ? -1 : 0;
 }
 
 static void proc_self_test_event(struct observer *o, struct selftest_case *c, const pb_event *ev)
 {
-	if (ev->observer != PB_OBSERVER(PROCESS) || !ev->process ||
-	    ev->process->pid != c->v[ST_CHILD])
+	const pb_process *p = ev->process;
+
+	if (ev->observer != PB_OBSERVER(PROCESS) || !p)
 		return;
-	if (ev->payload_case == PB_PAYLOAD(FORK)) {
-		if (ev->fork->parent_pid != (uint32_t)getpid())
-			return selftest_fail(c, "fork: parent %u, expected %d",
-					     ev->fork->parent_pid, getpid());
+	if (ev->payload_case == PB_PAYLOAD(FORK_FAILED) && p->pid == (uint32_t)getpid())
+		check_fork_failed(c, ev);
+	else if (p->pid == c->v[ST_CHILD] && ev->payload_case == PB_PAYLOAD(FORK) &&
+		 check_fork(c, ev) == 0)
 		c->v[ST_SEEN] |= SEEN_FORK;
-	} else if (ev->payload_case == PB_PAYLOAD(EXEC)) {
-		if (check_exec(c, ev) < 0)
-			return;
+	else if (p->pid == c->v[ST_CHILD] && ev->payload_case == PB_PAYLOAD(EXEC) &&
+		 check_exec(c, ev) == 0)
 		c->v[ST_SEEN] |= SEEN_EXEC;
-	} else if (ev->payload_case == PB_PAYLOAD(EXIT)) {
-		if (check_exit(c, ev) < 0)
-			return;
+	else if (p->pid == c->v[ST_CHILD] && ev->payload_case == PB_PAYLOAD(EXIT) &&
+		 check_exit(c, ev) == 0)
 		c->v[ST_SEEN] |= SEEN_EXIT;
-	}
-	if (c->v[ST_SEEN] == (SEEN_FORK | SEEN_EXEC | SEEN_EXIT))
-		selftest_pass(c,
-			      "fork, exec and exit of pid %llu: ppid, uid, argv, cgroup, "
-			      "exit code checked",
-			      (unsigned long long)c->v[ST_CHILD]);
+	if (c->v[ST_SEEN] == SEEN_ALL)
+		selftest_pass(
+			c,
+			"fork, exec, exit of pid %llu (ppid, uid, argv, cgroup, exit code) and "
+			"a failed clone (EINVAL, via %s)",
+			(unsigned long long)c->v[ST_CHILD],
+			c->v[ST_FEXIT] ? "fexit kernel_clone" : "a syscall tracepoint");
 }
 
 const struct observer_ops process_observer = {

@@ -246,3 +246,24 @@ Test(process_decode, malformed_records_are_rejected)
 	cr_assert_eq(process_observer.decode(o, &h, sizeof(h)), -1, "unknown type");
 	cr_assert_eq(subscriber_queued(sub), 0, "nothing published");
 }
+
+Test(process_decode, fork_failure)
+{
+	struct proc_fork_failed_event f;
+	pb_events_response *r;
+
+	memset(&f, 0, sizeof(f));
+	header(&f.h, TP_EV_PROCESS_FORK_FAILED, 4242, sizeof(f));
+	f.err = 11;
+	f.clone_flags = 0x11; /* SIGCHLD */
+	cr_assert_eq(process_observer.decode(o, &f, sizeof(f)), 0);
+	cr_assert_eq(process_observer.decode(o, &f, sizeof(f) - 1), -1, "short record");
+	r = take();
+	cr_assert_eq(r->n_events, 1);
+	cr_assert_eq(r->events[0]->type, PB_TYPE(PROCESS_FORK_FAILED));
+	cr_assert_eq(r->events[0]->fork_failed->error_number, 11);
+	cr_assert_str_eq(r->events[0]->fork_failed->error_name, "EAGAIN");
+	cr_assert_eq(r->events[0]->fork_failed->clone_flags, 0x11);
+	cr_assert_eq(r->events[0]->process->pid, 4242);
+	tapio__sensor__v1__get_events_response__free_unpacked(r, NULL);
+}
