@@ -148,12 +148,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid, struct linux_bin
 	if (bpf_map_update_elem(&proc_state, &pid, info, BPF_ANY) != 0)
 		tp_count(PROC_CNT_STATE_FULL);
 
-	if (!tp_admit())
-		return 0;
-	e = tp_reserve(sizeof(*e));
+	e = tp_begin(TP_EV_PROCESS_EXEC, sizeof(*e));
 	if (!e)
 		return 0;
-	tp_fill_header(&e->h, TP_EV_PROCESS_EXEC, sizeof(*e));
 	e->info = *info;
 	e->old_tid = (__u32)old_pid != e->h.tid ? (__u32)old_pid : 0;
 	e->args_len = 0;
@@ -179,16 +176,11 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	pid = BPF_CORE_READ(task, tgid);
 	/* A streamed exit leaves the entry for the sensor to read while it decodes the
 	 * record (then deletes it); an exit nobody will hear of removes it here. */
-	if (!tp_admit()) {
-		bpf_map_delete_elem(&proc_state, &pid);
-		return 0;
-	}
-	e = tp_reserve(sizeof(*e));
+	e = tp_begin(TP_EV_PROCESS_EXIT, sizeof(*e));
 	if (!e) {
 		bpf_map_delete_elem(&proc_state, &pid);
 		return 0;
 	}
-	tp_fill_header(&e->h, TP_EV_PROCESS_EXIT, sizeof(*e));
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->exit_code = BPF_CORE_READ(task, exit_code);
 	tp_submit(ctx, e, sizeof(*e));
@@ -221,12 +213,9 @@ int BPF_PROG(handle_fork, struct task_struct *parent, struct task_struct *child)
 	if (bpf_map_update_elem(&proc_state, &cpid, info, BPF_ANY) != 0)
 		tp_count(PROC_CNT_STATE_FULL);
 
-	if (!tp_admit())
-		return 0;
-	e = tp_reserve(sizeof(*e));
+	e = tp_begin(TP_EV_PROCESS_FORK, sizeof(*e));
 	if (!e)
 		return 0;
-	tp_fill_header(&e->h, TP_EV_PROCESS_FORK, sizeof(*e));
 	e->parent_pid = e->h.pid;
 	e->parent_tid = e->h.tid;
 	e->h.pid = cpid;
@@ -250,12 +239,9 @@ static __always_inline void emit_fork_failed(void *ctx, long ret, __u64 flags, _
 
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
 		return; /* kthreadd failing to start a kernel thread is not a process's fork */
-	if (!tp_admit())
-		return;
-	e = tp_reserve(sizeof(*e));
+	e = tp_begin(TP_EV_PROCESS_FORK_FAILED, sizeof(*e));
 	if (!e)
 		return;
-	tp_fill_header(&e->h, TP_EV_PROCESS_FORK_FAILED, sizeof(*e));
 	e->err = (__s32)-ret;
 	e->via_fexit = fexit;
 	e->clone_flags = flags;

@@ -3,6 +3,7 @@
  * observer or event type is filterable as soon as it is in the proto. Every list is
  * copied into a compiled form (bitmaps, sorted-free small arrays, compiled regexes), so
  * matching never looks at the request again. */
+#include "core/errmsg.h"
 #include "hub/filter.h"
 
 #include <ctype.h>
@@ -120,18 +121,6 @@ static int has_bit(const uint64_t *bits, int v)
 	return v >= 0 && v < MAX_ENUM && (bits[v / 64] >> (v % 64)) & 1;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- compiling ---------------------------------------------------------------------- */
 
 struct where {
@@ -152,7 +141,7 @@ static int fail_at(const struct where *w, const char *field, size_t i, const cha
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return fail(w->err, w->len, "%s[%zu].%s[%zu]: %s", w->list, w->idx, field, i, msg);
+	return errmsg(w->err, w->len, "%s[%zu].%s[%zu]: %s", w->list, w->idx, field, i, msg);
 }
 
 static int compile_smatch(struct smatch *m, const pb_strmatch *pm, const struct where *w,
@@ -207,7 +196,7 @@ static int compile_slist(struct slist *l, pb_strmatch *const *pm, size_t n, cons
 		return 0;
 	l->v = calloc(n, sizeof(*l->v));
 	if (!l->v)
-		return fail(w->err, w->len, "out of memory");
+		return errmsg(w->err, w->len, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (compile_smatch(&l->v[i], pm[i], w, field, i) < 0)
 			return -1;
@@ -222,7 +211,7 @@ static int copy_u32(struct u32list *l, const uint32_t *v, size_t n, const struct
 		return 0;
 	l->v = malloc(n * sizeof(*v));
 	if (!l->v)
-		return fail(w->err, w->len, "out of memory");
+		return errmsg(w->err, w->len, "out of memory");
 	memcpy(l->v, v, n * sizeof(*v));
 	l->n = n;
 	return 0;
@@ -235,13 +224,13 @@ static int copy_strings(char ***dst, size_t *dn, char *const *src, size_t n, con
 		return 0;
 	*dst = calloc(n, sizeof(**dst));
 	if (!*dst)
-		return fail(w->err, w->len, "out of memory");
+		return errmsg(w->err, w->len, "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		if (!src[i][0])
 			return fail_at(w, field, i, "empty value");
 		(*dst)[i] = strdup(src[i]);
 		if (!(*dst)[i])
-			return fail(w->err, w->len, "out of memory");
+			return errmsg(w->err, w->len, "out of memory");
 		(*dn)++;
 	}
 	return 0;
@@ -306,7 +295,7 @@ static int compile_one(struct cfilter *cf, const pb_filter *f, const struct wher
 	if (f->n_cgroup_ids) {
 		cf->cgroups = malloc(f->n_cgroup_ids * sizeof(*cf->cgroups));
 		if (!cf->cgroups)
-			return fail(w->err, w->len, "out of memory");
+			return errmsg(w->err, w->len, "out of memory");
 		memcpy(cf->cgroups, f->cgroup_ids, f->n_cgroup_ids * sizeof(*cf->cgroups));
 		cf->n_cgroups = f->n_cgroup_ids;
 	}
@@ -352,7 +341,7 @@ static int compile_list(struct cfilter **out, pb_filter *const *fs, size_t n, co
 		return 0;
 	*out = calloc(n, sizeof(**out));
 	if (!*out)
-		return fail(err, len, "out of memory");
+		return errmsg(err, len, "out of memory");
 	for (w.idx = 0; w.idx < n; w.idx++)
 		if (compile_one(&(*out)[w.idx], fs[w.idx], &w) < 0)
 			return -1;
@@ -365,7 +354,7 @@ struct filter_set *filter_compile(pb_filter *const *allow, size_t n_allow, pb_fi
 	struct filter_set *fs = calloc(1, sizeof(*fs));
 
 	if (!fs) {
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		return NULL;
 	}
 	fs->n_allow = n_allow;

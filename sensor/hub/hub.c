@@ -341,63 +341,62 @@ struct batch {
 	size_t used;
 };
 
-static size_t notice_size(pb_event *ev)
+/* A LostEvents notice, built on the stack. */
+struct notice {
+	pb_event ev;
+	pb_lost lost;
+	pb_timestamp now, first, last;
+};
+
+static void notice_init(struct notice *n, const struct hub *h, int observer, int source,
+			uint64_t count, uint64_t first_ns, uint64_t last_ns)
 {
-	return protobuf_c_message_get_packed_size(&ev->base);
+	tapio__sensor__v1__event__init(&n->ev);
+	tapio__sensor__v1__lost_events__init(&n->lost);
+	pb_set_time(&n->now, now_unix_ns());
+	pb_set_time(&n->first, first_ns);
+	pb_set_time(&n->last, last_ns);
+	n->lost.source = source;
+	n->lost.observer = observer;
+	n->lost.count = count;
+	n->lost.first = &n->first;
+	n->lost.last = &n->last;
+	n->ev.boot_id = (char *)h->boot_id;
+	n->ev.node = (char *)h->node;
+	n->ev.time = &n->now;
+	n->ev.observer = PB_OBSERVER(SENSOR);
+	n->ev.type = PB_TYPE(LOST_EVENTS);
+	n->ev.payload_case = PB_PAYLOAD(LOST);
+	n->ev.lost = &n->lost;
 }
 
 /* Packs a LostEvents notice into the batch's scratch. */
 static void add_notice(struct subscriber *s, struct batch *b, int observer, int source,
 		       uint64_t count, uint64_t first_ns, uint64_t last_ns)
 {
-	pb_timestamp now, first, last;
-	pb_lost lost = TAPIO__SENSOR__V1__LOST_EVENTS__INIT;
-	pb_event ev = TAPIO__SENSOR__V1__EVENT__INIT;
+	struct notice n;
 	uint8_t *out = b->scratch + b->used;
+	size_t len;
 
-	pb_set_time(&now, now_unix_ns());
-	pb_set_time(&first, first_ns);
-	pb_set_time(&last, last_ns);
-	lost.source = source;
-	lost.observer = observer;
-	lost.count = count;
-	lost.first = &first;
-	lost.last = &last;
-	ev.boot_id = s->hub->boot_id;
-	ev.node = s->hub->node;
-	ev.time = &now;
-	ev.observer = PB_OBSERVER(SENSOR);
-	ev.type = PB_TYPE(LOST_EVENTS);
-	ev.payload_case = PB_PAYLOAD(LOST);
-	ev.lost = &lost;
-	b->items[b->n++] = (struct item){out, protobuf_c_message_pack(&ev.base, out)};
-	b->used += b->items[b->n - 1].len;
+	notice_init(&n, s->hub, observer, source, count, first_ns, last_ns);
+	len = protobuf_c_message_pack(&n.ev.base, out);
+	b->items[b->n++] = (struct item){out, len};
+	b->used += len;
 	if (source >= 0 && source < HUB_LOSS_SOURCES)
 		s->st.lost[source] += count;
 	s->st.notices++;
 }
 
-/* Room a notice needs in the scratch (an upper bound, without packing it). */
+/* Room a notice needs in the scratch: one with the widest values. */
 static size_t notice_bound(struct subscriber *s)
 {
-	pb_timestamp t = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
-	pb_lost lost = TAPIO__SENSOR__V1__LOST_EVENTS__INIT;
-	pb_event ev = TAPIO__SENSOR__V1__EVENT__INIT;
+	struct notice n;
 
-	t.seconds = INT64_MAX;
-	t.nanos = 999999999;
-	lost.source = PB_LOSS(RESUME_GAP);
-	lost.observer = PB_OBSERVER(SENSOR);
-	lost.count = UINT64_MAX;
-	lost.first = lost.last = &t;
-	ev.boot_id = s->hub->boot_id;
-	ev.node = s->hub->node;
-	ev.time = &t;
-	ev.observer = PB_OBSERVER(SENSOR);
-	ev.type = PB_TYPE(LOST_EVENTS);
-	ev.payload_case = PB_PAYLOAD(LOST);
-	ev.lost = &lost;
-	return notice_size(&ev);
+	notice_init(&n, s->hub, PB_OBSERVER(SENSOR), PB_LOSS(RESUME_GAP), UINT64_MAX,
+		    UINT64_MAX / 2, UINT64_MAX / 2);
+	n.now.seconds = n.first.seconds = n.last.seconds = INT64_MAX;
+	n.now.nanos = n.first.nanos = n.last.nanos = 999999999;
+	return protobuf_c_message_get_packed_size(&n.ev.base);
 }
 
 static void add_event(struct subscriber *s, struct batch *b, struct hub_event *e)

@@ -1,4 +1,5 @@
 /* projection.c - see projection.h. */
+#include "core/errmsg.h"
 #include "hub/projection.h"
 
 #include <stdarg.h>
@@ -66,18 +67,6 @@ static void want_whole(struct pnode *n)
 	n->whole = 1;
 }
 
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Adds one dotted path under root. */
 static int add_path(struct pnode *root, const ProtobufCMessageDescriptor *d, const char *path,
 		    size_t idx, char *err, size_t len)
@@ -86,23 +75,23 @@ static int add_path(struct pnode *root, const ProtobufCMessageDescriptor *d, con
 	struct pnode *n = root;
 
 	if (!path[0] || strlen(path) >= sizeof(buf))
-		return fail(err, len, "field_mask.paths[%zu]: empty or too long", idx);
+		return errmsg(err, len, "field_mask.paths[%zu]: empty or too long", idx);
 	strcpy(buf, path);
 	for (part = strtok_r(buf, ".", &save); part; part = strtok_r(NULL, ".", &save)) {
 		const ProtobufCFieldDescriptor *f;
 
 		if (!d)
-			return fail(err, len,
-				    "field_mask.paths[%zu]: \"%s\" goes inside a field that "
-				    "is not a message",
-				    idx, path);
+			return errmsg(err, len,
+				      "field_mask.paths[%zu]: \"%s\" goes inside a field that "
+				      "is not a message",
+				      idx, path);
 		f = protobuf_c_message_descriptor_get_field_by_name(d, part);
 		if (!f)
-			return fail(err, len, "field_mask.paths[%zu]: no field \"%s\" in %s", idx,
-				    part, d->name);
+			return errmsg(err, len, "field_mask.paths[%zu]: no field \"%s\" in %s", idx,
+				      part, d->name);
 		n = add_kid(n, f->id);
 		if (!n)
-			return fail(err, len, "out of memory");
+			return errmsg(err, len, "out of memory");
 		if (n->whole) /* asked for whole already: nothing to narrow */
 			return 0;
 		d = f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
@@ -118,7 +107,7 @@ struct projection *projection_compile(const ProtobufCMessageDescriptor *root, ch
 	struct projection *p = calloc(1, sizeof(*p));
 
 	if (!p) {
-		fail(err, errlen, "out of memory");
+		errmsg(err, errlen, "out of memory");
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -132,7 +121,7 @@ struct projection *projection_compile(const ProtobufCMessageDescriptor *root, ch
 
 		if (!k) {
 			projection_free(p);
-			fail(err, errlen, "out of memory");
+			errmsg(err, errlen, "out of memory");
 			return NULL;
 		}
 		want_whole(k);
