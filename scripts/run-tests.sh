@@ -55,12 +55,17 @@ step "kernel matrix: perf buffer fallback forced, on 5.10 and the host"
 tests/kernels/run-matrix.sh --kernels 5.10 --files build/sensor/tapio-sensor \
 	-- tapio-sensor --self-test --perf-buffer
 
-btf_dir=${TAPIO_BTF_DIR:-$(cd .. && pwd)/shared/btf}
-if [ -d "$btf_dir" ]; then
+# The BTF files of other kernels: $TAPIO_BTF_DIR, else ../shared/btf beside the checkout,
+# else where the build machines keep them.
+btf_dir=${TAPIO_BTF_DIR:-}
+for d in "$(cd .. && pwd)/shared/btf" /work/shared/btf; do
+	[ -z "$btf_dir" ] && [ -d "$d" ] && btf_dir=$d
+done
+if [ -n "$btf_dir" ] && [ -d "$btf_dir" ]; then
 	step "CO-RE relocation of every BPF object against $btf_dir"
 	TAPIO_BTF_DIR=$btf_dir tests/kernels/reloc-matrix.sh build/bpf/*.bpf.o
 else
-	step "CO-RE relocation check skipped: no BTF folder at $btf_dir"
+	step "CO-RE relocation check skipped: no folder of BTF files (../shared/btf)"
 fi
 
 step "all tests passed"
