@@ -2,7 +2,9 @@
 #include "core/output.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <bpf/libbpf.h>
 
@@ -10,6 +12,7 @@
 #include "core/observer.h"
 
 #define PERF_PAGES 64 /* per CPU, 256 KiB with 4 KiB pages */
+#define PERF_MAX_RECORD 65536
 
 struct output {
 	uv_poll_t poll;
@@ -29,9 +32,21 @@ static int on_record(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+/* Perf samples are only 4-byte aligned (a u32 size precedes the data); the records hold
+ * u64 fields, so they are decoded from an aligned copy. */
 static void on_perf_sample(void *ctx, int cpu, void *data, __u32 size)
 {
-	on_record(ctx, data, size);
+	static _Alignas(8) unsigned char aligned[PERF_MAX_RECORD];
+	struct observer *o = ctx;
+
+	if ((uintptr_t)data % 8 == 0) {
+		on_record(ctx, data, size);
+	} else if (size <= sizeof(aligned)) {
+		memcpy(aligned, data, size);
+		on_record(ctx, aligned, size);
+	} else {
+		o->decode_errors++;
+	}
 }
 
 static void on_perf_lost(void *ctx, int cpu, __u64 count)
