@@ -7,10 +7,11 @@ set -eu
 
 BUILD_PKGS="make gcc clang cmake pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
  libuv1-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler libprotobuf-dev
- libgrpc-dev grpc-proto libcriterion-dev libjson-c-dev"
+ libgrpc-dev grpc-proto libcriterion-dev libjson-c-dev libdw-dev libnghttp2-dev libhttp-parser-dev"
 
 TEST_PKGS="python3 python3-grpcio python3-protobuf python3-pytest gcovr valgrind iproute2 procps
- qemu-system-x86 cpio xz-utils debian-archive-keyring podman runc busybox-static openssl"
+ qemu-system-x86 cpio xz-utils debian-archive-keyring podman runc busybox-static openssl curl nftables wrk
+ dnsmasq-base bind9-dnsutils"
 
 case "${1:-build}" in
 build) want="$BUILD_PKGS" ;;

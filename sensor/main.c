@@ -15,7 +15,10 @@ int main(int argc, char **argv)
 	char err[512];
 	int rc;
 
-	/* The process the self-test spawns to watch its own fork, exec and exit. */
+	/* The processes the self-test spawns: the memory case's OOM victim, and the one
+	 * whose fork, exec and exit the process case watches. */
+	if (argc == 2 && !strcmp(argv[0], SELFTEST_CHILD_NAME) && !strcmp(argv[1], "grow"))
+		return selftest_child_grow();
 	if (argc == 2 && !strcmp(argv[0], SELFTEST_CHILD_NAME))
 		return atoi(argv[1]);
 	config_init(&cfg);

@@ -13,6 +13,7 @@ typedef Tapio__Sensor__V1__KernelFeature pb_feature;
 typedef Tapio__Sensor__V1__ObserverStatus pb_observer_status;
 typedef Tapio__Sensor__V1__SkippedAttachment pb_skipped;
 typedef Tapio__Sensor__V1__ProcessCacheStatus pb_cache_status;
+typedef Tapio__Sensor__V1__ObserverCounter pb_counter;
 typedef Tapio__Sensor__V1__SubscriberStatus pb_sub_status;
 typedef Tapio__Sensor__V1__LossCount pb_loss_count;
 typedef Tapio__Sensor__V1__ResumeRingStatus pb_ring_status;
@@ -34,6 +35,8 @@ struct status_buf {
 	char *attached[CONFIG_MAX_OBSERVERS][OBSERVER_MAX_LINKS];
 	pb_skipped skipped[CONFIG_MAX_OBSERVERS][OBSERVER_MAX_LINKS];
 	pb_skipped *skipped_ptrs[CONFIG_MAX_OBSERVERS][OBSERVER_MAX_LINKS];
+	pb_counter counters[CONFIG_MAX_OBSERVERS][TP_CNT_MAX];
+	pb_counter *counter_ptrs[CONFIG_MAX_OBSERVERS][TP_CNT_MAX];
 	pb_cache_status cache;
 	pb_ring_status ring;
 	struct stream_buf *streams;
@@ -63,6 +66,24 @@ static void fill_features(struct status_buf *b, const struct features *f)
 	}
 	b->st.features = b->feature_ptrs;
 	b->st.n_features = FEAT_MAX;
+}
+
+/* The observer's own slots, from TP_CNT_OBSERVER on, by the names it gives them. */
+static void fill_counters(struct status_buf *b, int i, const struct observer *o,
+			  const struct observer_stats *stats)
+{
+	const char *const *names = o->ops->counter_names;
+	pb_observer_status *m = &b->obs[i];
+	size_t n = 0;
+
+	for (; names && names[n] && TP_CNT_OBSERVER + n < TP_CNT_MAX; n++) {
+		tapio__sensor__v1__observer_counter__init(&b->counters[i][n]);
+		b->counters[i][n].name = (char *)names[n];
+		b->counters[i][n].value = stats->counters[TP_CNT_OBSERVER + n];
+		b->counter_ptrs[i][n] = &b->counters[i][n];
+	}
+	m->counters = b->counter_ptrs[i];
+	m->n_counters = n;
 }
 
 static void fill_observer(struct status_buf *b, int i, struct observer *o)
@@ -96,6 +117,7 @@ static void fill_observer(struct status_buf *b, int i, struct observer *o)
 	m->ringbuf_full = stats.counters[TP_CNT_RINGBUF_FULL];
 	m->rate_limited = stats.counters[TP_CNT_RATE_LIMITED];
 	m->sampled_out = stats.counters[TP_CNT_SAMPLED_OUT];
+	fill_counters(b, i, o, &stats);
 	b->obs_ptrs[i] = m;
 }
 

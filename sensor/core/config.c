@@ -1,5 +1,6 @@
 /* config.c - see config.h. One table of options drives getopt_long, the config file
  * and --help, so a setting cannot exist in one and be missing from the others. */
+#include "core/errmsg.h"
 #include "core/config.h"
 
 #include <ctype.h>
@@ -27,18 +28,6 @@ struct option_def {
 };
 
 static enum source listeners_src = SRC_DEFAULT;
-
-static int fail(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 /* Parses a decimal integer in [min, max]; -1 when malformed or out of range. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
@@ -100,19 +89,19 @@ static int listener_valid(const char *a, char *err, size_t len)
 
 	if (!strncmp(a, "unix:", 5)) {
 		if (a[5] != '/')
-			return fail(err, len, "--listen %s: a unix socket needs an absolute path",
-				    a);
+			return errmsg(err, len, "--listen %s: a unix socket needs an absolute path",
+				      a);
 		if (strlen(a + 5) >= 108)
-			return fail(err, len, "--listen %s: unix socket path too long", a);
+			return errmsg(err, len, "--listen %s: unix socket path too long", a);
 		return 0;
 	}
 	colon = strrchr(a, ':');
 	if (!colon || colon == a)
-		return fail(err, len, "--listen %s: expected HOST:PORT or unix:/PATH", a);
+		return errmsg(err, len, "--listen %s: expected HOST:PORT or unix:/PATH", a);
 	if (a[0] == '[' && colon[-1] != ']')
-		return fail(err, len, "--listen %s: IPv6 address must be [ADDR]:PORT", a);
+		return errmsg(err, len, "--listen %s: IPv6 address must be [ADDR]:PORT", a);
 	if (parse_u64(colon + 1, 1, 65535, &port) < 0)
-		return fail(err, len, "--listen %s: port must be 1-65535", a);
+		return errmsg(err, len, "--listen %s: port must be 1-65535", a);
 	return 0;
 }
 
@@ -127,10 +116,11 @@ static int set_listen(struct config *c, const char *v, enum source src, char *er
 		listeners_src = src;
 	}
 	if (c->n_listeners == CONFIG_MAX_LISTENERS)
-		return fail(err, len, "--listen %s: at most %d listeners", v, CONFIG_MAX_LISTENERS);
+		return errmsg(err, len, "--listen %s: at most %d listeners", v,
+			      CONFIG_MAX_LISTENERS);
 	c->listeners[c->n_listeners] = strdup(v);
 	if (!c->listeners[c->n_listeners])
-		return fail(err, len, "out of memory");
+		return errmsg(err, len, "out of memory");
 	c->n_listeners++;
 	return 0;
 }
@@ -138,7 +128,7 @@ static int set_listen(struct config *c, const char *v, enum source src, char *er
 static int set_string(char *dst, size_t cap, const char *flag, const char *v, char *err, size_t len)
 {
 	if (strlen(v) >= cap)
-		return fail(err, len, "--%s: value too long (max %zu bytes)", flag, cap - 1);
+		return errmsg(err, len, "--%s: value too long (max %zu bytes)", flag, cap - 1);
 	strcpy(dst, v);
 	return 0;
 }
@@ -146,7 +136,7 @@ static int set_string(char *dst, size_t cap, const char *flag, const char *v, ch
 static int set_node(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (!*v)
-		return fail(err, len, "--node-name: must not be empty");
+		return errmsg(err, len, "--node-name: must not be empty");
 	return set_string(c->node_name, sizeof(c->node_name), "node-name", v, err, len);
 }
 
@@ -173,21 +163,21 @@ static int set_tls_ca(struct config *c, const char *v, enum source src, char *er
 static int set_group(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (!getgrnam(v))
-		return fail(err, len, "--socket-group %s: no such group", v);
+		return errmsg(err, len, "--socket-group %s: no such group", v);
 	return set_string(c->socket_group, sizeof(c->socket_group), "socket-group", v, err, len);
 }
 
 static int set_insecure(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (parse_bool(v, &c->insecure) < 0)
-		return fail(err, len, "--insecure %s: expected true or false", v);
+		return errmsg(err, len, "--insecure %s: expected true or false", v);
 	return 0;
 }
 
 static int set_config(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (src == SRC_FILE)
-		return fail(err, len, "config: a config file cannot name another one");
+		return errmsg(err, len, "config: a config file cannot name another one");
 	return set_string(c->config_file, sizeof(c->config_file), "config", v, err, len);
 }
 
@@ -197,8 +187,8 @@ static int set_u32(uint32_t *dst, const char *flag, const char *v, uint64_t min,
 	uint64_t n;
 
 	if (parse_u64(v, min, max, &n) < 0)
-		return fail(err, len, "--%s %s: expected an integer %llu-%llu", flag, v,
-			    (unsigned long long)min, (unsigned long long)max);
+		return errmsg(err, len, "--%s %s: expected an integer %llu-%llu", flag, v,
+			      (unsigned long long)min, (unsigned long long)max);
 	*dst = (uint32_t)n;
 	return 0;
 }
@@ -221,6 +211,58 @@ static int set_maxsubs(struct config *c, const char *v, enum source src, char *e
 static int set_ring(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	return set_u32(&c->resume_ring, "resume-ring", v, 0, 4194304, err, len);
+}
+
+/* pid:N, pidns:INODE (numbers), container:ID (hex, at least 12), cgroup:/PATH. */
+static int mem_track_valid(const char *v)
+{
+	uint64_t n;
+
+	if (!strncmp(v, "pid:", 4))
+		return parse_u64(v + 4, 1, UINT32_MAX, &n) == 0;
+	if (!strncmp(v, "pidns:", 6))
+		return parse_u64(v + 6, 1, UINT64_MAX, &n) == 0;
+	if (!strncmp(v, "cgroup:", 7))
+		return v[7] == '/';
+	if (strncmp(v, "container:", 10) || strlen(v + 10) < 12 || strlen(v + 10) > 64)
+		return 0;
+	for (const char *p = v + 10; *p; p++)
+		if (!isxdigit((unsigned char)*p))
+			return 0;
+	return 1;
+}
+
+static int set_mem_track(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	if (!mem_track_valid(v))
+		return errmsg(err, len,
+			      "--memory-track %s: expected pid:N, container:ID (12-64 hex digits), "
+			      "cgroup:/PATH or pidns:INODE",
+			      v);
+	if (c->n_mem_track == CONFIG_MAX_MEM_TRACK)
+		return errmsg(err, len, "--memory-track %s: at most %d selections", v,
+			      CONFIG_MAX_MEM_TRACK);
+	if (set_string(c->mem_track[c->n_mem_track], sizeof(c->mem_track[0]), "memory-track", v,
+		       err, len) < 0)
+		return -1;
+	c->n_mem_track++;
+	return 0;
+}
+
+static int set_mem_alloc_sample(struct config *c, const char *v, enum source src, char *err,
+				size_t len)
+{
+	return set_u32(&c->mem_alloc_sample, "memory-alloc-sample", v, 1, 1000000, err, len);
+}
+
+static int set_mem_report(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->mem_report_interval_s, "memory-report-interval", v, 1, 3600, err, len);
+}
+
+static int set_mem_leak(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->mem_leak_window_s, "memory-leak-window", v, 2, 86400, err, len);
 }
 
 static int set_mem_reclaim(struct config *c, const char *v, enum source src, char *err, size_t len)
@@ -271,14 +313,15 @@ static int set_dns_ports(struct config *c, const char *v, enum source src, char 
 		return -1;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (parse_u64(tok, 1, 65535, &port) < 0)
-			return fail(err, len, "--dns-ports %s: '%s' is not a port 1-65535", v, tok);
+			return errmsg(err, len, "--dns-ports %s: '%s' is not a port 1-65535", v,
+				      tok);
 		if (n == CONFIG_MAX_DNS_PORTS)
-			return fail(err, len, "--dns-ports %s: at most %d ports", v,
-				    CONFIG_MAX_DNS_PORTS);
+			return errmsg(err, len, "--dns-ports %s: at most %d ports", v,
+				      CONFIG_MAX_DNS_PORTS);
 		c->dns_ports[n++] = (uint16_t)port;
 	}
 	if (n == 0)
-		return fail(err, len, "--dns-ports: expected ports like 53,5353");
+		return errmsg(err, len, "--dns-ports: expected ports like 53,5353");
 	c->n_dns_ports = n;
 	return 0;
 }
@@ -294,12 +337,36 @@ static int set_dns_threshold(struct config *c, const char *v, enum source src, c
 	return set_u32(&c->dns_sample_threshold, "dns-sample-threshold", v, 0, 10000000, err, len);
 }
 
+const char *const config_net_classes[CONFIG_NET_CLASSES] = {"connection", "health", "http", "grpc"};
+
+/* CLASS=N: 1-of-N sampling of one class of network events. */
+static int set_net_sample(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	const char *eq = strchr(v, '=');
+	uint64_t n;
+
+	for (int i = 0; eq && i < CONFIG_NET_CLASSES; i++) {
+		if (strlen(config_net_classes[i]) != (size_t)(eq - v) ||
+		    strncmp(v, config_net_classes[i], eq - v))
+			continue;
+		if (parse_u64(eq + 1, 1, 1000000, &n) < 0)
+			return errmsg(err, len,
+				      "--net-sample %s: expected N 1-1000000 (keep 1 of N)", v);
+		c->net_sample[i] = (uint32_t)n;
+		return 0;
+	}
+	return errmsg(err, len,
+		      "--net-sample %s: expected CLASS=N, CLASS one of connection, health, http, "
+		      "grpc",
+		      v);
+}
+
 static int set_loglevel(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	int l = log_level_parse(v);
 
 	if (l < 0)
-		return fail(err, len, "--log-level %s: expected error, warn, info or debug", v);
+		return errmsg(err, len, "--log-level %s: expected error, warn, info or debug", v);
 	c->log_level = l;
 	return 0;
 }
@@ -307,14 +374,14 @@ static int set_loglevel(struct config *c, const char *v, enum source src, char *
 static int set_perfbuf(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (parse_bool(v, &c->force_perfbuf) < 0)
-		return fail(err, len, "--perf-buffer %s: expected true or false", v);
+		return errmsg(err, len, "--perf-buffer %s: expected true or false", v);
 	return 0;
 }
 
 static int set_selftest(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	if (src == SRC_FILE)
-		return fail(err, len, "self-test: a command-line flag only");
+		return errmsg(err, len, "self-test: a command-line flag only");
 	c->self_test = 1;
 	return 0;
 }
@@ -335,7 +402,7 @@ static int set_observers(struct config *c, const char *v, enum source src, char 
 		int i = observer_index(tok);
 
 		if (i < 0)
-			return fail(err, len, "--observers: unknown observer '%s'", tok);
+			return errmsg(err, len, "--observers: unknown observer '%s'", tok);
 		want[i] = 1;
 	}
 	for (int i = 0; i < n; i++)
@@ -352,12 +419,12 @@ static int split_observer_value(const char *flag, const char *v, const char **va
 	int i;
 
 	if (!eq || eq == v || (size_t)(eq - v) >= sizeof(name))
-		return fail(err, len, "--%s %s: expected OBSERVER=VALUE", flag, v);
+		return errmsg(err, len, "--%s %s: expected OBSERVER=VALUE", flag, v);
 	memcpy(name, v, eq - v);
 	name[eq - v] = 0;
 	i = observer_index(name);
 	if (i < 0)
-		return fail(err, len, "--%s %s: unknown observer '%s'", flag, v, name);
+		return errmsg(err, len, "--%s %s: unknown observer '%s'", flag, v, name);
 	*value = eq + 1;
 	return i;
 }
@@ -371,7 +438,8 @@ static int set_rate(struct config *c, const char *v, enum source src, char *err,
 	if (i < 0)
 		return -1;
 	if (parse_u64(val, 0, 10000000, &n) < 0)
-		return fail(err, len, "--rate %s: expected events/s 0-10000000 (0 = unlimited)", v);
+		return errmsg(err, len, "--rate %s: expected events/s 0-10000000 (0 = unlimited)",
+			      v);
 	c->obs[i].rate = (int64_t)n;
 	return 0;
 }
@@ -385,7 +453,7 @@ static int set_sample(struct config *c, const char *v, enum source src, char *er
 	if (i < 0)
 		return -1;
 	if (parse_u64(val, 1, 1000000, &n) < 0)
-		return fail(err, len, "--sample %s: expected N 1-1000000 (keep 1 of N)", v);
+		return errmsg(err, len, "--sample %s: expected N 1-1000000 (keep 1 of N)", v);
 	c->obs[i].sample = (int64_t)n;
 	return 0;
 }
@@ -400,9 +468,9 @@ static int set_ringbuf(struct config *c, const char *v, enum source src, char *e
 		return -1;
 	n = config_parse_size(val);
 	if (n < 4096 || n > (1 << 30) || (n & (n - 1)))
-		return fail(err, len,
-			    "--ringbuf %s: expected a power of two from 4K to 1024M (e.g. 256K)",
-			    v);
+		return errmsg(err, len,
+			      "--ringbuf %s: expected a power of two from 4K to 1024M (e.g. 256K)",
+			      v);
 	c->obs[i].ringbuf = n;
 	return 0;
 }
@@ -446,13 +514,30 @@ static const struct option_def options[] = {
 	 "recent events kept for clients that resume a stream (default 16384; "
 	 "0: none)",
 	 set_ring},
+	{"memory-track", "SEL",
+	 "memory: track allocations (malloc, calloc, realloc, free, anonymous mmap) of pid:N, "
+	 "container:ID, cgroup:/PATH or pidns:INODE; repeatable (default: none)",
+	 set_mem_track},
+	{"memory-alloc-sample", "N",
+	 "memory: track 1 of every N blocks, by address (default 1: all; figures are then "
+	 "estimates x N); saves BPF work and map room, not the uprobe trap of each call",
+	 set_mem_alloc_sample},
+	{"memory-report-interval", "SECS",
+	 "memory: report the top outstanding allocation sites every SECS (default 10)",
+	 set_mem_report},
+	{"memory-leak-window", "SECS",
+	 "memory: a site whose outstanding bytes keep growing for SECS is a leak suspect "
+	 "(default 60)",
+	 set_mem_leak},
 	{"memory-reclaim-min-us", "US",
 	 "memory: stream reclaim stalls at least this long (default 1000)", set_mem_reclaim},
 	{"memory-psi-stall-us", "US",
 	 "memory: PSI trigger, stall within the window (default 100000; 0: no triggers)",
 	 set_mem_psi_stall},
 	{"memory-psi-window-us", "US",
-	 "memory: PSI trigger window, 500000-10000000 (default 1000000)", set_mem_psi_window},
+	 "memory: PSI trigger window, 500000-10000000; without CAP_SYS_RESOURCE a "
+	 "multiple of 2000000 (default 2000000)",
+	 set_mem_psi_window},
 	{"memory-sample-ms", "MS",
 	 "memory: sample cgroup and process memory every MS for OOM prediction (default 1000; "
 	 "0: off)",
@@ -470,6 +555,10 @@ static const struct option_def options[] = {
 	 "dns: above N new queries/s per node, stream 1 of every --sample dns=N (default 10) "
 	 "lookups; 0: always (default 250)",
 	 set_dns_threshold},
+	{"net-sample", "CLASS=N",
+	 "network: keep 1 of N connection (connect/accept/close), health (retransmit/reset/drop), "
+	 "http (requests) or grpc (connections) events, before --rate (default 1: all)",
+	 set_net_sample},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
 	{"self-test", NULL,
 	 "preflight: start every observer the kernel supports, cause an event for each, check "
@@ -497,14 +586,19 @@ void config_init(struct config *c)
 	c->resume_ring = 16384;
 	c->mem_reclaim_min_us = 1000;
 	c->mem_psi_stall_us = 100000;
-	c->mem_psi_window_us = 1000000;
+	c->mem_psi_window_us = 2000000;
 	c->mem_sample_ms = 1000;
 	c->mem_predict_window_s = 30;
 	c->mem_predict_horizon_s = 300;
+	c->mem_alloc_sample = 1;
+	c->mem_report_interval_s = 10;
+	c->mem_leak_window_s = 60;
 	c->dns_ports[0] = 53;
 	c->n_dns_ports = 1;
 	c->dns_timeout_ms = 5000;
 	c->dns_sample_threshold = 250;
+	for (int i = 0; i < CONFIG_NET_CLASSES; i++)
+		c->net_sample[i] = 1;
 	c->log_level = LOG_INFO;
 	for (int i = 0; i < CONFIG_MAX_OBSERVERS; i++) {
 		c->obs[i].enabled = 1;
@@ -553,17 +647,17 @@ static int load_line(struct config *c, char *line, const char *path, int lineno,
 		return 0;
 	eq = strchr(line, '=');
 	if (!eq)
-		return fail(err, errlen, "config %s:%d: expected 'name = value'", path, lineno);
+		return errmsg(err, errlen, "config %s:%d: expected 'name = value'", path, lineno);
 	*eq = 0;
 	key = trim(line);
 	val = trim(eq + 1);
 	o = find_option(key);
 	if (!o)
-		return fail(err, errlen, "config %s:%d: unknown setting '%s'", path, lineno, key);
+		return errmsg(err, errlen, "config %s:%d: unknown setting '%s'", path, lineno, key);
 	if (o->arg && !*val)
-		return fail(err, errlen, "config %s:%d: '%s' needs a value", path, lineno, key);
+		return errmsg(err, errlen, "config %s:%d: '%s' needs a value", path, lineno, key);
 	if (o->set(c, val, SRC_FILE, msg, sizeof(msg)) < 0)
-		return fail(err, errlen, "config %s:%d: %s", path, lineno, msg);
+		return errmsg(err, errlen, "config %s:%d: %s", path, lineno, msg);
 	return 0;
 }
 
@@ -574,12 +668,12 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 	FILE *f = fopen(path, "r");
 
 	if (!f)
-		return fail(err, errlen, "config %s: %s", path, strerror(errno));
+		return errmsg(err, errlen, "config %s: %s", path, strerror(errno));
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		lineno++;
 		if (!strchr(line, '\n') && !feof(f)) {
-			rc = fail(err, errlen, "config %s:%d: line longer than %zu bytes", path,
-				  lineno, sizeof(line) - 2);
+			rc = errmsg(err, errlen, "config %s:%d: line longer than %zu bytes", path,
+				    lineno, sizeof(line) - 2);
 			break;
 		}
 		rc = load_line(c, line, path, lineno, err, errlen);
@@ -611,7 +705,7 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 
 	todo = calloc(argc + 1, sizeof(*todo));
 	if (!todo)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	opterr = 0;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "hV", longopts, &idx)) != -1) {
@@ -629,11 +723,11 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 			/* opterr is off: say it once, in our words. getopt sets optopt to the
 			 * option's value when only its argument is missing. */
 			if (optopt >= 1000)
-				fail(err, errlen, "flag '--%s' needs a value (see --help)",
-				     options[optopt - 1000].name);
+				errmsg(err, errlen, "flag '--%s' needs a value (see --help)",
+				       options[optopt - 1000].name);
 			else
-				fail(err, errlen, "unknown flag '%s' (see --help)",
-				     argv[optind - 1]);
+				errmsg(err, errlen, "unknown flag '%s' (see --help)",
+				       argv[optind - 1]);
 			rc = CONFIG_ERROR;
 			goto out;
 		}
@@ -642,7 +736,7 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 		n++;
 	}
 	if (optind < argc) {
-		rc = fail(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
+		rc = errmsg(err, errlen, "unexpected argument '%s' (see --help)", argv[optind]);
 		goto out;
 	}
 	for (int i = 0; i < n; i++) /* the file first, so flags override it */
@@ -659,7 +753,7 @@ enum config_result config_parse_args(struct config *c, int argc, char **argv, ch
 		if (todo[i].opt->set == set_config)
 			continue;
 		if (todo[i].opt->set(c, todo[i].val, SRC_ARGS, msg, sizeof(msg)) < 0) {
-			rc = fail(err, errlen, "%s", msg);
+			rc = errmsg(err, errlen, "%s", msg);
 			goto out;
 		}
 	}
@@ -680,7 +774,7 @@ int config_is_loopback(const char *addr)
 static int readable(const char *flag, const char *path, char *err, size_t errlen)
 {
 	if (access(path, R_OK) < 0)
-		return fail(err, errlen, "--%s %s: %s", flag, path, strerror(errno));
+		return errmsg(err, errlen, "--%s %s: %s", flag, path, strerror(errno));
 	return 0;
 }
 
@@ -688,9 +782,9 @@ static int readable(const char *flag, const char *path, char *err, size_t errlen
 static int validate_tls(const struct config *c, char *err, size_t errlen)
 {
 	if (!c->tls_cert[0] != !c->tls_key[0])
-		return fail(err, errlen, "--tls-cert and --tls-key go together");
+		return errmsg(err, errlen, "--tls-cert and --tls-key go together");
 	if (c->tls_client_ca[0] && !c->tls_cert[0])
-		return fail(err, errlen, "--tls-client-ca needs --tls-cert and --tls-key");
+		return errmsg(err, errlen, "--tls-client-ca needs --tls-cert and --tls-key");
 	if ((c->tls_cert[0] && readable("tls-cert", c->tls_cert, err, errlen) < 0) ||
 	    (c->tls_key[0] && readable("tls-key", c->tls_key, err, errlen) < 0) ||
 	    (c->tls_client_ca[0] && readable("tls-client-ca", c->tls_client_ca, err, errlen) < 0))
@@ -699,10 +793,10 @@ static int validate_tls(const struct config *c, char *err, size_t errlen)
 		const char *a = c->listeners[i];
 
 		if (strncmp(a, "unix:", 5) && !config_is_loopback(a))
-			return fail(err, errlen,
-				    "--listen %s: plaintext on a non-loopback address; give "
-				    "--tls-cert and --tls-key, or --insecure",
-				    a);
+			return errmsg(err, errlen,
+				      "--listen %s: plaintext on a non-loopback address; give "
+				      "--tls-cert and --tls-key, or --insecure",
+				      a);
 	}
 	return 0;
 }
@@ -715,23 +809,24 @@ int config_validate(struct config *c, char *err, size_t errlen)
 
 	if (access(path, R_OK) < 0) {
 		if (!c->btf_path[0])
-			return fail(err, errlen,
-				    "kernel BTF %s: %s (this kernel lacks CONFIG_DEBUG_INFO_BTF; "
-				    "pass --btf PATH)",
-				    path, strerror(errno));
-		return fail(err, errlen, "BTF file %s: %s", path, strerror(errno));
+			return errmsg(err, errlen,
+				      "kernel BTF %s: %s (this kernel lacks CONFIG_DEBUG_INFO_BTF; "
+				      "pass --btf PATH)",
+				      path, strerror(errno));
+		return errmsg(err, errlen, "BTF file %s: %s", path, strerror(errno));
 	}
 	btf = btf__parse(path, NULL);
 	if (!btf)
-		return fail(err, errlen, "BTF file %s: not a valid BTF or ELF file with .BTF (%s)",
-			    path, strerror(errno));
+		return errmsg(err, errlen,
+			      "BTF file %s: not a valid BTF or ELF file with .BTF (%s)", path,
+			      strerror(errno));
 	btf__free(btf);
 	for (int i = 0; i < observer_count(); i++)
 		any |= c->obs[i].enabled;
 	if (!any)
-		return fail(err, errlen, "no observer enabled (--observers)");
+		return errmsg(err, errlen, "no observer enabled (--observers)");
 	if (c->n_listeners == 0 && !c->self_test)
-		return fail(err, errlen, "no listener (--listen)");
+		return errmsg(err, errlen, "no listener (--listen)");
 	return validate_tls(c, err, errlen);
 }
 

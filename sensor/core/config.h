@@ -15,6 +15,8 @@
 
 #define CONFIG_MAX_LISTENERS 8
 #define CONFIG_MAX_OBSERVERS 16
+#define CONFIG_MAX_MEM_TRACK 16
+#define CONFIG_NET_CLASSES 4
 #define CONFIG_MAX_DNS_PORTS 16
 
 #define CONFIG_DEFAULT_TCP "127.0.0.1:50051"
@@ -49,12 +51,21 @@ struct config {
 	uint32_t mem_sample_ms;		/* OOM prediction sampling period; 0 = off */
 	uint32_t mem_predict_window_s;	/* trend fitted over this much history */
 	uint32_t mem_predict_horizon_s; /* predict OOMs this far ahead */
+	/* allocation tracking: selectors "pid:N", "container:ID", "cgroup:PATH", "pidns:INODE" */
+	char mem_track[CONFIG_MAX_MEM_TRACK][256];
+	int n_mem_track;
+	uint32_t mem_alloc_sample;	/* track 1 of N blocks (by address) */
+	uint32_t mem_report_interval_s; /* top allocation sites every SECS */
+	uint32_t mem_leak_window_s;	/* a site growing this long is a leak suspect */
 	/* dns observer (observers/dns.c) */
 	uint16_t dns_ports[CONFIG_MAX_DNS_PORTS]; /* server ports watched, host order */
 	int n_dns_ports;
 	uint32_t dns_timeout_ms;       /* a query unanswered this long is reported */
 	uint32_t dns_sample_threshold; /* new queries/s above which 1:N sampling applies */
-	int log_level;		       /* enum log_level */
+	/* network observer (observers/network.c): keep 1 of N per class, in the order of
+	 * config_net_classes (connection, health, http, grpc) */
+	uint32_t net_sample[CONFIG_NET_CLASSES];
+	int log_level; /* enum log_level */
 	int force_perfbuf;
 	int self_test;
 	struct config_observer obs[CONFIG_MAX_OBSERVERS]; /* by observer_table index */
@@ -77,6 +88,8 @@ int config_load_file(struct config *c, const char *path, char *err, size_t errle
 int config_validate(struct config *c, char *err, size_t errlen);
 /* 1 when a TCP listen address only reaches this machine (127.0.0.0/8, ::1, localhost). */
 int config_is_loopback(const char *addr);
+/* Names of the network observer's sampling classes (--net-sample CLASS=N). */
+extern const char *const config_net_classes[CONFIG_NET_CLASSES];
 /* Parses "256K", "1M", "4096" into bytes; -1 when malformed. */
 int64_t config_parse_size(const char *s);
 void config_print_help(const char *argv0);

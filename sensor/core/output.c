@@ -13,9 +13,14 @@
 
 #define PERF_PAGES 64 /* per CPU, 256 KiB with 4 KiB pages */
 #define PERF_MAX_RECORD 65536
+/* A wake-up the consumer missed must not leave records waiting: the buffer is also
+ * drained on a timer, which bounds how long any record can sit unread. */
+#define DRAIN_INTERVAL_MS 100
 
 struct output {
 	uv_poll_t poll;
+	uv_timer_t drain;
+	int open_handles;
 	struct observer *o;
 	struct ring_buffer *rb;
 	struct perf_buffer *pb;
@@ -77,6 +82,13 @@ static void on_readable(uv_poll_t *h, int status, int events)
 		log_warn("%s: consuming events: %d", out->o->ops->name, n);
 }
 
+static void on_drain_timer(uv_timer_t *t)
+{
+	struct output *out = t->data;
+
+	on_readable(&out->poll, 0, UV_READABLE);
+}
+
 struct output *output_start(uv_loop_t *loop, struct observer *o, int map_fd, int perf)
 {
 	struct output *out = calloc(1, sizeof(*out));
@@ -101,7 +113,13 @@ struct output *output_start(uv_loop_t *loop, struct observer *o, int map_fd, int
 		goto fail;
 	}
 	out->poll.data = out;
+	uv_timer_init(loop, &out->drain);
+	out->drain.data = out;
+	out->open_handles = 2;
 	err = uv_poll_start(&out->poll, UV_READABLE, on_readable);
+	if (!err)
+		err = uv_timer_start(&out->drain, on_drain_timer, DRAIN_INTERVAL_MS,
+				     DRAIN_INTERVAL_MS);
 	if (err) {
 		output_stop(out);
 		errno = -err;
@@ -121,6 +139,8 @@ static void on_closed(uv_handle_t *h)
 {
 	struct output *out = h->data;
 
+	if (--out->open_handles)
+		return;
 	ring_buffer__free(out->rb);
 	perf_buffer__free(out->pb);
 	free(out);
@@ -131,5 +151,7 @@ void output_stop(struct output *out)
 	if (!out)
 		return;
 	uv_poll_stop(&out->poll);
+	uv_timer_stop(&out->drain);
 	uv_close((uv_handle_t *)&out->poll, on_closed);
+	uv_close((uv_handle_t *)&out->drain, on_closed); /* freed when both are closed */
 }

@@ -26,6 +26,10 @@ struct selftest_case {
 /* argv[0] of the helper process the process observer's case spawns (main() turns it
  * into a plain exit with the code given as argv[1]). */
 #define SELFTEST_CHILD_NAME "tapio-selftest-child"
+/* With argv[1] "grow" it is the memory observer's OOM victim instead: it waits for a byte
+ * on stdin (sent once it is in its memory cgroup), then allocates until killed
+ * (observers/mem_selftest.c). */
+int selftest_child_grow(void);
 
 /* Subscribes to the hub, starts every running observer's case, arms the timeout. */
 int selftest_start(struct sensor *s);

@@ -311,6 +311,17 @@ int dnsp_response(struct dnsp_table *t, const struct dnsp_key *k, uint64_t now_n
 	return 0;
 }
 
+int dnsp_lookup(const struct dnsp_table *t, const struct dnsp_key *k, struct dnsp_pending *out)
+{
+	uint32_t i = find(t, k, key_hash(t, k));
+
+	if (i == NIL)
+		return -1;
+	if (out)
+		*out = t->e[i].p;
+	return 0;
+}
+
 /* The time list is sorted, so the scan stops at the first query still within the timeout;
  * a query stamped after now_ns (clock skew between CPUs) is not expired. */
 uint32_t dnsp_expire(struct dnsp_table *t, uint64_t now_ns, uint64_t timeout_ns, dnsp_expire_fn cb,

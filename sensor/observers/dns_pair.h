@@ -30,12 +30,17 @@ struct dnsp_key {
 	uint8_t server[16];
 };
 
-/* What the caller wants back with the response or the timeout. */
+/* What the caller wants back with the response or the timeout: who asked, and what. */
 struct dnsp_info {
 	uint64_t cgroup_id;
+	uint64_t start_ns; /* the querying process's start (tells a reused pid apart) */
 	uint32_t pid;
+	uint32_t tid;
+	uint32_t netns;	       /* network namespace inode, 0 unknown */
+	uint32_t sample_every; /* the query was kept as 1 of this many; 0 = not sampled */
 	uint16_t qtype;
 	uint8_t qname_cut; /* qname holds a prefix of the name */
+	char comm[16];
 	char qname[DNSP_QNAME_BUF];
 };
 
@@ -91,6 +96,10 @@ int dnsp_query(struct dnsp_table *t, const struct dnsp_key *k, uint64_t now_ns,
  * may be NULL); -1 when no query is outstanding for the key (counted as unmatched). */
 int dnsp_response(struct dnsp_table *t, const struct dnsp_key *k, uint64_t now_ns,
 		  uint64_t *latency_ns, struct dnsp_pending *match);
+
+/* Copies the outstanding query of key k into *out (when not NULL), leaving it in place.
+ * Returns 0, or -1 when none is outstanding. Counts nothing. */
+int dnsp_lookup(const struct dnsp_table *t, const struct dnsp_key *k, struct dnsp_pending *out);
 
 /* Called once per timed-out query, after it was removed (the callback may use the table). */
 typedef void (*dnsp_expire_fn)(const struct dnsp_pending *p, uint64_t age_ns, void *ctx);

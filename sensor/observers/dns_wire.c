@@ -634,6 +634,18 @@ int dnsw_name_encode(const char *text, uint8_t out[DNSW_WIRE_NAME_MAX], size_t *
 	return DNSW_OK;
 }
 
+/* The wire form holds no compression pointer, so rendering reads it whole from offset 0. */
+int dnsw_name_canonical(const char *text, char *out)
+{
+	uint8_t wire[DNSW_WIRE_NAME_MAX];
+	size_t len, next;
+	int rc = dnsw_name_encode(text, wire, &len);
+
+	if (rc)
+		return rc;
+	return name_read(wire, len, 0, len, out, &next);
+}
+
 /* IANA "Resource Record (RR) TYPEs", the ones a node's traffic plausibly carries. */
 static const struct {
 	uint16_t type;

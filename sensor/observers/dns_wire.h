@@ -186,6 +186,12 @@ int dnsw_tcp_frame(const uint8_t *buf, size_t len, struct dnsw_frame *f);
  * escape). */
 int dnsw_name_encode(const char *text, uint8_t out[DNSW_WIRE_NAME_MAX], size_t *len);
 
+/* A presentation name (as dnsw_name_encode takes it) in the form the parser renders
+ * names in (lower case, escapes as above, no trailing dot; "." for the root), into out
+ * (DNSW_NAME_BUF bytes): what a name given by a user must become to compare with the
+ * names of parsed messages. Returns DNSW_OK or dnsw_name_encode's error. */
+int dnsw_name_canonical(const char *text, char *out);
+
 /* Mnemonics: a string constant, or "TYPE<n>"/"RCODE<n>" written into buf (size bytes,
  * DNSW_MNEMONIC_BUF is enough) and buf returned. */
 const char *dnsw_type_name(uint16_t type, char *buf, size_t size);

@@ -3,8 +3,10 @@
 #include "core/observer.h"
 
 extern const struct observer_ops process_observer;
+extern const struct observer_ops memory_observer;
+extern const struct observer_ops dns_observer;
+extern const struct observer_ops network_observer;
 
 const struct observer_ops *const observer_table[] = {
-	&process_observer,
-	NULL,
+	&process_observer, &memory_observer, &dns_observer, &network_observer, NULL,
 };

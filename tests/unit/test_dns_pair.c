@@ -1,7 +1,8 @@
 /* test_dns_pair.c - the DNS query/response pairing table: matching and latency, unmatched
  * responses, timeouts reported once and in order, retransmissions, eviction when full, IPv4
- * and IPv6 keys, key fields that must keep queries apart, query names cut for storage, and a
- * long random run checked against a plain reference model. */
+ * and IPv6 keys, key fields that must keep queries apart, query names cut for storage, a
+ * lookup that leaves the table alone, and a long random run checked against a plain
+ * reference model. */
 #include <criterion/criterion.h>
 
 #include <netinet/in.h>
@@ -580,5 +581,30 @@ Test(dns_pair, random_run_matches_the_model)
 			model_expire(t, now, rnd() % (100 * MS));
 		cr_assert_eq(stats_of(t).size, model_size());
 	}
+	dnsp_free(t);
+}
+
+Test(dns_pair, lookup_reads_without_removing_or_counting)
+{
+	struct dnsp_table *t = dnsp_new(8);
+	struct dnsp_key k = key4(7, 41000), other = key4(8, 41000);
+	struct dnsp_info in = info_for("look.example", 28, 5);
+	struct dnsp_pending got;
+	struct dnsp_stats s;
+
+	cr_assert_eq(dnsp_lookup(t, &k, &got), -1);
+	cr_assert_eq(dnsp_query(t, &k, 1 * SEC, &in, NULL), DNSP_NEW);
+	cr_assert_eq(dnsp_query(t, &k, 2 * SEC, &in, NULL), DNSP_RETRANSMIT);
+	cr_assert_eq(dnsp_lookup(t, &k, &got), 0);
+	cr_assert_eq(got.retransmits, 1);
+	cr_assert_eq(got.query_ns, 1 * SEC);
+	cr_assert_eq(got.info.pid, 5);
+	cr_assert_str_eq(got.info.qname, "look.example");
+	cr_assert_eq(dnsp_lookup(t, &k, NULL), 0, "out may be NULL");
+	cr_assert_eq(dnsp_lookup(t, &other, &got), -1);
+	s = stats_of(t);
+	cr_assert_eq(s.size, 1, "still outstanding");
+	cr_assert_eq(s.matched, 0);
+	cr_assert_eq(s.unmatched, 0, "a miss of lookup is not an unmatched response");
 	dnsp_free(t);
 }

@@ -1663,3 +1663,17 @@ Test(dns_wire, status_texts_are_distinct)
 	}
 	cr_assert_str_eq(dnsw_strerror(42), "unknown status");
 }
+
+Test(dns_wire, canonical_names_render_like_parsed_ones)
+{
+	char out[DNSW_NAME_BUF];
+
+	cr_assert_eq(dnsw_name_canonical("WEB.Test.Tapio.", out), DNSW_OK);
+	cr_assert_str_eq(out, "web.test.tapio");
+	cr_assert_eq(dnsw_name_canonical("a\\.b\\065.test", out), DNSW_OK);
+	cr_assert_str_eq(out, "a\\046ba.test", "escapes as the parser writes them");
+	cr_assert_eq(dnsw_name_canonical(".", out), DNSW_OK);
+	cr_assert_str_eq(out, ".");
+	cr_assert_eq(dnsw_name_canonical("a..b", out), DNSW_ERR_SYNTAX);
+	cr_assert_eq(dnsw_name_canonical("", out), DNSW_ERR_SYNTAX);
+}

@@ -1,0 +1,1323 @@
+/* network.bpf.c - TCP connections and health, packet drops, and the application bytes of
+ * plaintext and OpenSSL streams.
+ *
+ * Only attach types that need no kprobes and no tracefs: raw tracepoints (4.17+),
+ * BTF-typed tracepoints where the kernel has them (5.5+), and uprobes. Every kernel
+ * struct is read through CO-RE.
+ *
+ *   sock:inet_sock_set_state  connection lifecycle; the connection table (key: struct
+ *                             sock address) keeps owner, start and direction, because
+ *                             most transitions run in softirq, not in the owner's context
+ *   tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset   TCP health
+ *   skb:kfree_skb             drops, with the kernel's reason where it has one (5.17+)
+ *   raw_syscalls:sys_enter/sys_exit   accept() (exact owner of accepted sockets) and
+ *                             the bytes of read/write-like calls on TCP sockets whose
+ *                             stream looks like HTTP/1 or HTTP/2 (tp_btf form where it
+ *                             exists: every system call of the node runs these)
+ *   sched:sched_process_exit  forgets the per-thread call state of a thread that ends
+ *   uprobes on libssl's SSL_read/SSL_write(_ex)   the same for TLS plaintext
+ *
+ * Budget: streamed events pass per-class sampling and the observer's token bucket. For
+ * HTTP/1 the decision is taken once per request (at the bytes that start it) and holds
+ * for the rest of the exchange; for HTTP/2 once per connection, since HPACK needs every
+ * header block of a connection. State (connection table) is kept whatever is streamed.
+ */
+#include "vmlinux.h"
+#include "network.h"
+#define TP_SCRATCH_SIZE sizeof(struct net_data_large)
+#include "tapio_common.bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define TS_COMPAT 0x0002
+#define USER32_CS 0x23 /* __USER32_CS: the code segment of 32-bit tasks */
+
+/* x86_64 system call numbers. */
+#define NR_read 0
+#define NR_write 1
+#define NR_readv 19
+#define NR_writev 20
+#define NR_accept 43
+#define NR_sendto 44
+#define NR_recvfrom 45
+#define NR_sendmsg 46
+#define NR_recvmsg 47
+#define NR_accept4 288
+
+/* Kernel TCP states (include/net/tcp_states.h; part of the tracepoint ABI). */
+enum {
+	ST_ESTABLISHED = 1,
+	ST_SYN_SENT = 2,
+	ST_SYN_RECV = 3,
+	ST_CLOSE = 7,
+	ST_LISTEN = 10,
+};
+
+/* Sampling 1 of N per class (0 or 1: all), set by the sensor before load. */
+const volatile __u32 net_sample_every[NET_CLASS_COUNT] = {};
+/* 0 turns off the byte capture (sys_enter/sys_exit and uprobes do nothing). */
+const volatile __u32 net_capture = 1;
+/* The sensor's own process: its bytes are not captured (its event stream would feed
+ * itself); 0 = capture everyone (the self-test). */
+const volatile __u32 net_self_tgid = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_CONN_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct net_conn);
+} net_conns SEC(".maps");
+
+/* Connections just closed: a reset sent by close() (linger 0, unread data) comes after
+ * the socket reached CLOSE and gave up its port. LRU: nothing else removes them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NET_CLOSED_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct net_conn);
+} net_closed SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_LISTEN_ENTRIES);
+	__type(key, struct net_listen_key);
+	__type(value, struct net_owner);
+} net_listeners SEC(".maps");
+
+/* A read/write-like call between its entry and its return. */
+struct net_io {
+	__u64 sk;
+	__u64 buf;	 /* buffer, or the iovec array when iovcnt > 0 */
+	__u64 count_ptr; /* SSL_*_ex: where the byte count is written */
+	__u64 ssl;
+	__u32 iovcnt;
+	__u8 dir;
+	__u8 decided; /* HTTP/1 admission already taken at entry */
+	__u8 live;    /* a call is in progress (the entry stays for the thread's next) */
+	__u8 pad;
+};
+
+/* What a thread is in the middle of: a system call, and (around it) an SSL call. One
+ * entry per thread that ever made such a call, reused in place (no map update on the
+ * hot path), removed when the thread exits. */
+struct net_thread {
+	struct net_io sys;
+	struct net_io ssl;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_STASH_ENTRIES);
+	__type(key, __u32);
+	__type(value, struct net_thread);
+} net_threads SEC(".maps");
+
+struct net_tls_key {
+	__u64 ssl;
+	__u32 pid;
+	__u32 pad;
+};
+
+/* SSL object -> the socket it reads and writes (learnt from the system call the SSL
+ * call makes). LRU: SSL objects are freed without a hook telling us. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NET_TLS_ENTRIES);
+	__type(key, struct net_tls_key);
+	__type(value, __u64);
+} net_tls_socks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NET_CLASS_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} net_sample_state SEC(".maps");
+
+/* Vectored calls are gathered here first. Offsets stay below one capture bound and
+ * lengths below two (the masks the verifier sees), so three bounds provably hold any
+ * copy. */
+struct net_gather {
+	char data[3 * NET_DATA_LARGE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct net_gather);
+} net_gather_buf SEC(".maps");
+
+/* ---- admission -------------------------------------------------------------------- */
+
+static __always_inline int net_admit(__u32 class)
+{
+	__u64 *counter = bpf_map_lookup_elem(&net_sample_state, &class);
+
+	if (!counter || class >= NET_CLASS_COUNT)
+		return 0;
+	if (!tp_sample_keep(counter, net_sample_every[class])) {
+		tp_count(TP_CNT_SAMPLED_OUT);
+		return 0;
+	}
+	return tp_admit();
+}
+
+/* ---- per-thread call state --------------------------------------------------------- */
+
+static __always_inline struct net_thread *this_thread(void)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	return bpf_map_lookup_elem(&net_threads, &tid);
+}
+
+/* Starts a call of the current thread: t is its entry when it has one already. */
+static __always_inline void call_begin(struct net_thread *t, struct net_io *io, int ssl)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_thread fresh = {};
+
+	io->live = 1;
+	if (t) {
+		if (ssl)
+			t->ssl = *io;
+		else
+			t->sys = *io;
+		return;
+	}
+	if (ssl)
+		fresh.ssl = *io;
+	else
+		fresh.sys = *io;
+	if (bpf_map_update_elem(&net_threads, &tid, &fresh, BPF_NOEXIST) != 0)
+		tp_count(NET_CNT_STASH_FULL);
+}
+
+SEC("raw_tp/sched_process_exit")
+int BPF_PROG(handle_thread_exit, struct task_struct *p)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	bpf_map_delete_elem(&net_threads, &tid);
+	return 0;
+}
+
+/* ---- socket reads ------------------------------------------------------------------ */
+
+static __always_inline void owner_current(struct net_owner *o)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 id = bpf_get_current_pid_tgid();
+
+	o->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	o->pid = id >> 32;
+	o->tid = (__u32)id;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+/* The header of a record about a socket: its owner's, not the current task's. */
+static __always_inline void header_for(struct tp_event_header *h, __u16 type, __u32 size,
+				       const struct net_owner *o)
+{
+	h->ts_ns = bpf_ktime_get_ns();
+	h->type = type;
+	h->flags = 0;
+	h->size = size;
+	if (o) {
+		h->cgroup_id = o->cgroup_id;
+		h->start_ns = o->start_ns;
+		h->pid = o->pid;
+		h->tid = o->tid;
+		__builtin_memcpy(h->comm, o->comm, sizeof(h->comm));
+	} else {
+		h->cgroup_id = 0;
+		h->start_ns = 0;
+		h->pid = 0;
+		h->tid = 0;
+		__builtin_memset(h->comm, 0, sizeof(h->comm));
+	}
+}
+
+static __always_inline __u32 sk_netns(const struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+}
+
+static __always_inline __u16 sk_protocol(const struct sock *sk)
+{
+	return (__u16)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+}
+
+/* Local and remote address of a socket (any kind: full, request or timewait; only the
+ * common part is read). */
+static __always_inline void sk_endpoints(const struct sock *sk, struct net_endpoints *ep)
+{
+	__builtin_memset(ep, 0, sizeof(*ep));
+	ep->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	ep->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	ep->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	ep->protocol = IPPROTO_TCP;
+	if (ep->family == AF_INET) {
+		__u32 l = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 r = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+
+		__builtin_memcpy(ep->laddr, &l, 4);
+		__builtin_memcpy(ep->raddr, &r, 4);
+	} else if (ep->family == AF_INET6 &&
+		   bpf_core_field_exists(sk->__sk_common.skc_v6_rcv_saddr)) {
+		BPF_CORE_READ_INTO((struct in6_addr *)ep->laddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO((struct in6_addr *)ep->raddr, sk, __sk_common.skc_v6_daddr);
+	}
+}
+
+static __always_inline int sk_is_inet_tcp(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (family == AF_INET || family == AF_INET6) && sk_protocol(sk) == IPPROTO_TCP;
+}
+
+/* ---- connection lifecycle ---------------------------------------------------------- */
+
+static __always_inline void conn_init(struct net_conn *c, __u32 netns, __u8 direction)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->id = bpf_ktime_get_ns();
+	c->netns = netns;
+	c->direction = direction;
+}
+
+static __always_inline struct net_conn *conn_insert(__u64 key, struct net_conn *c)
+{
+	if (bpf_map_update_elem(&net_conns, &key, c, BPF_NOEXIST) != 0) {
+		struct net_conn *old = bpf_map_lookup_elem(&net_conns, &key);
+
+		if (!old)
+			tp_count(NET_CNT_CONN_FULL);
+		return old;
+	}
+	return bpf_map_lookup_elem(&net_conns, &key);
+}
+
+static __always_inline void on_listen(const struct sock *sk)
+{
+	struct net_listen_key k = {};
+	struct net_owner o;
+
+	k.netns = sk_netns(sk);
+	k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	owner_current(&o);
+	if (bpf_map_update_elem(&net_listeners, &k, &o, BPF_ANY) != 0)
+		tp_count(NET_CNT_LISTEN_FULL);
+}
+
+static __always_inline void on_unlisten(const struct sock *sk)
+{
+	struct net_listen_key k = {};
+
+	k.netns = sk_netns(sk);
+	k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	bpf_map_delete_elem(&net_listeners, &k);
+}
+
+/* connect(): runs in the caller's context. */
+static __always_inline void on_syn_sent(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct net_conn c;
+
+	conn_init(&c, sk_netns(sk), NET_DIR_OUTBOUND);
+	owner_current(&c.owner);
+	c.start_ns = bpf_ktime_get_ns();
+	/* A socket reused for a new connect() starts afresh. */
+	bpf_map_delete_elem(&net_conns, &key);
+	bpf_map_delete_elem(&net_closed, &key);
+	conn_insert(key, &c);
+}
+
+/* A SYN reached a listener: the new socket belongs, until accept() says otherwise, to
+ * the process that listens. */
+static __always_inline void on_syn_recv(const struct sock *sk)
+{
+	struct net_listen_key k = {};
+	struct net_owner *lo;
+	__u64 key = (__u64)sk;
+	struct net_conn c;
+
+	conn_init(&c, sk_netns(sk), NET_DIR_INBOUND);
+	c.start_ns = bpf_ktime_get_ns();
+	k.netns = c.netns;
+	k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	lo = bpf_map_lookup_elem(&net_listeners, &k);
+	if (lo) {
+		c.owner = *lo;
+		c.flags = NET_CONN_F_OWNER_LISTENER;
+	}
+	bpf_map_delete_elem(&net_closed, &key);
+	conn_insert(key, &c);
+}
+
+static __always_inline void fill_conn_event(struct net_conn_event *e, const struct sock *sk,
+					    const struct net_conn *c, __u16 type)
+{
+	header_for(&e->h, type, sizeof(*e), c && c->owner.pid ? &c->owner : NULL);
+	sk_endpoints(sk, &e->ep);
+	e->sk = (__u64)sk;
+	e->duration_ns = 0;
+	e->handshake_ns = 0;
+	e->bytes_sent = 0;
+	e->bytes_received = 0;
+	e->srtt_us = 0;
+	e->total_retrans = 0;
+	e->netns = c ? c->netns : sk_netns(sk);
+	e->direction = c ? c->direction : NET_DIR_UNKNOWN;
+	e->old_state = 0;
+	e->flags = c ? c->flags : 0;
+	e->owner_known = c && c->owner.pid;
+	if (c && c->start_ns && c->established_ns > c->start_ns)
+		e->handshake_ns = c->established_ns - c->start_ns;
+}
+
+static __always_inline void on_established(void *ctx, const struct sock *sk, int old)
+{
+	__u64 key = (__u64)sk, now = bpf_ktime_get_ns();
+	struct net_conn_event *e;
+	struct net_conn *c, fresh;
+
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (!c) {
+		/* The handshake started before the sensor (or the table was full). */
+		conn_init(&fresh, sk_netns(sk),
+			  old == ST_SYN_SENT ? NET_DIR_OUTBOUND : NET_DIR_INBOUND);
+		c = conn_insert(key, &fresh);
+	}
+	if (c) {
+		c->established_ns = now;
+		c->flags |= NET_CONN_F_ESTABLISHED;
+		sk_endpoints(sk, &c->ep);
+	}
+	if (!net_admit(NET_CLASS_CONN))
+		return;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		return;
+	fill_conn_event(e, sk, c, old == ST_SYN_SENT ? TP_EV_NET_CONNECT : TP_EV_NET_ACCEPT);
+	if (!c)
+		e->direction = old == ST_SYN_SENT ? NET_DIR_OUTBOUND : NET_DIR_INBOUND;
+	tp_submit(ctx, e, sizeof(*e));
+}
+
+static __always_inline void fill_data(struct net_data_event *d, const struct sock *sk,
+				      __u64 conn_id, const struct net_stream_state *st, __u32 len,
+				      __u32 cap, __u8 dir, __u8 flags, __u32 size)
+{
+	tp_fill_header(&d->h, TP_EV_NET_DATA, size);
+	sk_endpoints(sk, &d->ep);
+	d->sk = (__u64)sk;
+	d->conn_id = conn_id;
+	d->len = len;
+	d->cap = cap;
+	d->dir = dir;
+	d->flags = flags;
+	d->proto = st->proto;
+	d->role = st->role;
+	__builtin_memset(d->pad, 0, sizeof(d->pad));
+}
+
+/* A closed connection whose bytes the sensor parses: when its close event is not
+ * streamed, this record (not an event: no admission) still lets the parser state go. */
+static __always_inline void close_marker(void *ctx, const struct sock *sk, struct net_conn *c)
+{
+	struct net_data_event *d;
+
+	if (c->plain.proto != NET_PROTO_HTTP1 && c->plain.proto != NET_PROTO_HTTP2 &&
+	    c->tls.proto != NET_PROTO_HTTP1 && c->tls.proto != NET_PROTO_HTTP2)
+		return;
+	d = tp_reserve(sizeof(*d));
+	if (!d)
+		return;
+	fill_data(d, sk, c->id, c->tls.proto ? &c->tls : &c->plain, 0, 0, 0, NET_DATA_F_CLOSE,
+		  sizeof(*d));
+	tp_submit(ctx, d, sizeof(*d));
+}
+
+/* Payload bytes: bytes_sent counts data sent, retransmissions included (4.19+);
+ * bytes_acked and bytes_received count sequence space, which holds the SYN and FIN
+ * too. The peer's FIN arrived exactly when SOCK_DONE is set (tcp_fin). */
+static __always_inline void close_counts(struct net_conn_event *e, struct tcp_sock *tp)
+{
+	const struct sock *sk = (const struct sock *)tp;
+	int done_bit = bpf_core_enum_value(enum sock_flags, SOCK_DONE);
+	__u64 received = BPF_CORE_READ(tp, bytes_received);
+
+	if (bpf_core_field_exists(tp->bytes_sent) && bpf_core_field_exists(tp->bytes_retrans)) {
+		e->bytes_sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+	} else {
+		__u64 acked = BPF_CORE_READ(tp, bytes_acked);
+
+		e->bytes_sent = acked ? acked - 1 : 0; /* the SYN */
+	}
+	if (received && done_bit >= 0 && done_bit < 64 &&
+	    (BPF_CORE_READ(sk, __sk_common.skc_flags) & (1ULL << done_bit)))
+		received--;
+	e->bytes_received = received;
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
+}
+
+static __always_inline void on_close(void *ctx, const struct sock *sk, int old)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	__u64 key = (__u64)sk, now;
+	struct net_conn_event *e;
+	struct net_conn *c;
+
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (!net_admit(NET_CLASS_CONN))
+		goto unreported;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		goto unreported;
+	fill_conn_event(e, sk, c, TP_EV_NET_CLOSE);
+	/* On the way to TIME_WAIT the socket has already handed its port to the timewait
+	 * socket: the addresses it had when established are the ones to report. */
+	if (c && (c->flags & NET_CONN_F_ESTABLISHED) && e->ep.lport == 0)
+		e->ep = c->ep;
+	now = e->h.ts_ns;
+	if (c && c->start_ns && now > c->start_ns)
+		e->duration_ns = now - c->start_ns;
+	e->old_state = old;
+	close_counts(e, tp);
+	tp_submit(ctx, e, sizeof(*e));
+	goto out;
+unreported:
+	if (c)
+		close_marker(ctx, sk, c);
+out:
+	if (c) {
+		bpf_map_update_elem(&net_closed, &key, c, BPF_ANY);
+		bpf_map_delete_elem(&net_conns, &key);
+	}
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (!sk || sk_protocol(sk) != IPPROTO_TCP)
+		return 0;
+	switch (newstate) {
+	case ST_LISTEN:
+		on_listen(sk);
+		break;
+	case ST_SYN_SENT:
+		on_syn_sent(sk);
+		break;
+	case ST_SYN_RECV:
+		if (oldstate == ST_LISTEN)
+			on_syn_recv(sk);
+		break;
+	case ST_ESTABLISHED:
+		if (oldstate == ST_SYN_SENT || oldstate == ST_SYN_RECV)
+			on_established(ctx, sk, oldstate);
+		break;
+	case ST_CLOSE:
+		if (oldstate == ST_LISTEN)
+			on_unlisten(sk);
+		else
+			on_close(ctx, sk, oldstate);
+		break;
+	}
+	return 0;
+}
+
+/* ---- TCP health -------------------------------------------------------------------- */
+
+static __always_inline void emit_tcp_event(void *ctx, const struct sock *sk, __u16 type, __u8 kind)
+{
+	__u64 key = (__u64)sk;
+	struct net_tcp_event *e;
+	struct net_conn *c;
+
+	if (!net_admit(NET_CLASS_HEALTH))
+		return;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		return;
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (!c)
+		c = bpf_map_lookup_elem(&net_closed, &key);
+	header_for(&e->h, type, sizeof(*e), c && c->owner.pid ? &c->owner : NULL);
+	sk_endpoints(sk, &e->ep);
+	if (c && (c->flags & NET_CONN_F_ESTABLISHED) && e->ep.lport == 0)
+		e->ep = c->ep; /* the socket closed and gave up its port */
+	e->sk = key;
+	e->netns = sk_netns(sk);
+	e->state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	e->kind = kind;
+	e->direction = c ? c->direction : NET_DIR_UNKNOWN;
+	e->owner_known = c && c->owner.pid;
+	tp_submit(ctx, e, sizeof(*e));
+}
+
+SEC("raw_tp/tcp_retransmit_skb")
+int BPF_PROG(handle_retransmit, const struct sock *sk, const struct sk_buff *skb)
+{
+	if (sk)
+		emit_tcp_event(ctx, sk, TP_EV_NET_RETRANSMIT, 0);
+	return 0;
+}
+
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(handle_receive_reset, struct sock *sk)
+{
+	if (sk)
+		emit_tcp_event(ctx, sk, TP_EV_NET_RESET, NET_RESET_RECEIVED);
+	return 0;
+}
+
+/* Addresses and ports of a packet from its headers (network_header is set on every
+ * path the drop and reset tracepoints see). Returns 0 when it is not IPv4/IPv6. */
+static __always_inline int skb_endpoints(const struct sk_buff *skb, struct net_endpoints *ep)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head);
+	__u16 nh = BPF_CORE_READ(skb, network_header);
+	__u16 th = BPF_CORE_READ(skb, transport_header);
+	__u8 first, proto;
+	__u32 l4;
+	__u16 ports[2];
+
+	__builtin_memset(ep, 0, sizeof(*ep));
+	if (!head || nh == (__u16)~0U || safe_probe_read(&first, 1, head + nh) < 0)
+		return 0;
+	if ((first >> 4) == 4) {
+		struct iphdr ip;
+
+		if (safe_probe_read(&ip, sizeof(ip), head + nh) < 0)
+			return 0;
+		ep->family = AF_INET;
+		__builtin_memcpy(ep->laddr, &ip.saddr, 4);
+		__builtin_memcpy(ep->raddr, &ip.daddr, 4);
+		proto = ip.protocol;
+		l4 = nh + (first & 0xf) * 4;
+	} else if ((first >> 4) == 6) {
+		struct ipv6hdr ip6;
+
+		if (safe_probe_read(&ip6, sizeof(ip6), head + nh) < 0)
+			return 0;
+		ep->family = AF_INET6;
+		__builtin_memcpy(ep->laddr, &ip6.saddr, 16);
+		__builtin_memcpy(ep->raddr, &ip6.daddr, 16);
+		proto = ip6.nexthdr; /* extension headers are not walked */
+		l4 = nh + sizeof(ip6);
+	} else {
+		return 0;
+	}
+	ep->protocol = proto;
+	if (th != (__u16)~0U && th > nh)
+		l4 = th;
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) &&
+	    safe_probe_read(ports, sizeof(ports), head + l4) == 0) {
+		ep->lport = bpf_ntohs(ports[0]);
+		ep->rport = bpf_ntohs(ports[1]);
+	}
+	return 1;
+}
+
+/* sk is NULL for a reset answering a packet no socket wanted; skb is NULL for a reset
+ * the socket sends on its own (abort, linger 0). */
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(handle_send_reset, const struct sock *sk, const struct sk_buff *skb)
+{
+	struct net_endpoints ep;
+	struct net_tcp_event *e;
+
+	if (sk) {
+		emit_tcp_event(ctx, sk, TP_EV_NET_RESET, NET_RESET_SENT);
+		return 0;
+	}
+	if (!skb || !skb_endpoints(skb, &ep) || ep.protocol != IPPROTO_TCP)
+		return 0;
+	if (!net_admit(NET_CLASS_HEALTH))
+		return 0;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	header_for(&e->h, TP_EV_NET_RESET, sizeof(*e), NULL);
+	/* The packet came in: our side is its destination. */
+	__builtin_memcpy(e->ep.laddr, ep.raddr, 16);
+	__builtin_memcpy(e->ep.raddr, ep.laddr, 16);
+	e->ep.lport = ep.rport;
+	e->ep.rport = ep.lport;
+	e->ep.family = ep.family;
+	e->ep.protocol = ep.protocol;
+	e->ep.pad = 0;
+	e->sk = 0;
+	e->netns = 0;
+	e->state = 0;
+	e->kind = NET_RESET_SENT;
+	e->direction = NET_DIR_UNKNOWN;
+	e->owner_known = 0;
+	tp_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+/* ---- drops ------------------------------------------------------------------------- */
+
+/* 1 when the kernel says this free is not a drop worth a report: not dropped, consumed
+ * (6.3+ passes consume_skb's frees here), no reason given, or the queues of a socket
+ * being destroyed emptied (6.8+: what a normal close leaves behind). Values differ per
+ * kernel; CO-RE resolves them. */
+static __always_inline int normal_free(__u32 reason)
+{
+	if (reason == 0) /* SKB_NOT_DROPPED_YET */
+		return 1;
+	if (reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED))
+		return 1;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_CONSUMED) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_CONSUMED))
+		return 1;
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE) &&
+	    reason == bpf_core_enum_value(enum skb_drop_reason, SKB_DROP_REASON_QUEUE_PURGE))
+		return 1;
+	return 0;
+}
+
+/* Arguments by index: (skb, location[, reason[, rx_sk]]). The reason argument exists
+ * exactly when enum skb_drop_reason does (5.17+); on older kernels the read is dead code
+ * the verifier never walks, so attaching to the two-argument tracepoint works. */
+SEC("raw_tp/kfree_skb")
+int handle_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct sk_buff *skb = (struct sk_buff *)ctx->args[0];
+	struct net_drop_event *e;
+	struct net_endpoints ep;
+	__u32 reason = 0;
+	__u8 known = 0;
+	struct sock *sk;
+	struct net_conn *c = NULL;
+	__u64 key;
+
+	if (bpf_core_enum_value_exists(enum skb_drop_reason, SKB_DROP_REASON_NOT_SPECIFIED)) {
+		reason = (__u32)ctx->args[2];
+		known = 1;
+		if (normal_free(reason))
+			return 0;
+	}
+	if (!skb || !skb_endpoints(skb, &ep))
+		return 0;
+	if (!net_admit(NET_CLASS_HEALTH))
+		return 0;
+	e = tp_reserve(sizeof(*e));
+	if (!e)
+		return 0;
+	sk = BPF_CORE_READ(skb, sk);
+	key = (__u64)sk;
+	if (sk)
+		c = bpf_map_lookup_elem(&net_conns, &key);
+	header_for(&e->h, TP_EV_NET_DROP, sizeof(*e), c && c->owner.pid ? &c->owner : NULL);
+	e->ep = ep;
+	e->location = ctx->args[1];
+	e->reason = reason;
+	e->reason_known = known;
+	e->owner_known = c && c->owner.pid;
+	e->pad = 0;
+	tp_submit(ctx, e, sizeof(*e));
+	return 0;
+}
+
+/* ---- byte capture ------------------------------------------------------------------ */
+
+static __always_inline int task_is_compat(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (!bpf_core_field_exists(task->thread_info.status))
+		return 0;
+	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
+}
+
+/* The socket behind a file descriptor of the current task, or NULL. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds, *f = NULL;
+	struct socket *sock;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (safe_probe_read(&f, sizeof(f), &fds[fd]) < 0 || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* The table entry of a data socket, created for connections older than the sensor. */
+static __always_inline struct net_conn *data_conn(const struct sock *sk)
+{
+	__u64 key = (__u64)sk;
+	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key), fresh;
+	__u8 state;
+
+	if (c)
+		return c;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state == ST_CLOSE || state == ST_LISTEN || state == ST_SYN_SENT)
+		return NULL; /* nothing to attach bytes to; CLOSE would leak the entry */
+	conn_init(&fresh, sk_netns(sk), NET_DIR_UNKNOWN);
+	owner_current(&fresh.owner);
+	fresh.flags = NET_CONN_F_ESTABLISHED;
+	return conn_insert(key, &fresh);
+}
+
+static __always_inline int is_method(const char *b)
+{
+	__u32 w = *(__u32 *)b;
+
+	return w == *(__u32 *)"GET " || w == *(__u32 *)"POST" || w == *(__u32 *)"PUT " ||
+	       w == *(__u32 *)"HEAD" || w == *(__u32 *)"DELE" || w == *(__u32 *)"PATC" ||
+	       w == *(__u32 *)"OPTI" || w == *(__u32 *)"CONN" || w == *(__u32 *)"TRAC";
+}
+
+static __always_inline int is_http1_response(const char *b)
+{
+	return *(__u32 *)b == *(__u32 *)"HTTP" && b[4] == '/' && b[5] == '1' && b[6] == '.';
+}
+
+static __always_inline int is_h2_preface(const char *b)
+{
+	return *(__u64 *)b == *(__u64 *)"PRI * HT" && *(__u64 *)(b + 8) == *(__u64 *)"TP/2.0\r\n";
+}
+
+/* A server's connection preface: a SETTINGS frame (type 4, no flags) on stream 0 whose
+ * length is a whole number of settings. Servers may send it before reading the
+ * client's preface. */
+static __always_inline int is_h2_server_preface(const char *b)
+{
+	__u32 len = (__u8)b[0] << 16 | (__u8)b[1] << 8 | (__u8)b[2];
+
+	return b[3] == 4 && b[4] == 0 && !b[5] && !b[6] && !b[7] && !b[8] && len % 6 == 0 &&
+	       len <= 6 * 16;
+}
+
+/* First look at a stream: what protocol, which side. The request direction of a client
+ * is egress. Bytes that are not HTTP (TLS records among them) mark the stream OTHER. */
+static __always_inline void classify(struct net_stream_state *st, const char *b, __u8 dir)
+{
+	__u8 out = dir == NET_DATA_EGRESS;
+
+	if (is_h2_preface(b) || is_h2_server_preface(b)) {
+		st->proto = NET_PROTO_HTTP2;
+		st->role = out == is_h2_preface(b) ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
+		/* HPACK state needs every header block: decide once for the connection. */
+		if (!net_admit(NET_CLASS_GRPC))
+			st->proto = NET_PROTO_OTHER;
+	} else if (is_method(b)) {
+		st->proto = NET_PROTO_HTTP1;
+		st->role = out ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
+	} else if (is_http1_response(b)) {
+		st->proto = NET_PROTO_HTTP1;
+		st->role = out ? NET_ROLE_SERVER : NET_ROLE_CLIENT;
+	} else {
+		st->proto = NET_PROTO_OTHER;
+	}
+}
+
+/* HTTP/1: bytes that start a request take the admission decision for the exchange. */
+static __always_inline int http1_wanted(struct net_stream_state *st, const char *b, __u8 dir)
+{
+	__u8 request_dir = st->role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS;
+
+	if (dir == request_dir && is_method(b))
+		st->skip = !net_admit(NET_CLASS_HTTP);
+	return !st->skip;
+}
+
+/* Reads up to NET_CLASSIFY_BYTES of the call's first buffer into b (zero padded). */
+static __always_inline int read_head(const struct net_io *io, __u64 len, char *b)
+{
+	const void *src = (const void *)io->buf;
+	__u64 n = len;
+
+	if (io->iovcnt) {
+		struct iovec iov;
+
+		if (bpf_probe_read_user(&iov, sizeof(iov), src) < 0)
+			return -1;
+		src = iov.iov_base;
+		if (iov.iov_len < n)
+			n = iov.iov_len;
+	}
+	if (n > NET_CLASSIFY_BYTES)
+		n = NET_CLASSIFY_BYTES;
+	asm volatile("%[n] &= 0x1f" : [n] "+r"(n));
+	if (n > NET_CLASSIFY_BYTES)
+		return -1;
+	return safe_probe_read_user(b, n, src);
+}
+
+/* Copies `cap` bytes of a vectored call into dst (dst holds `limit`). Sizes are
+ * 64-bit throughout: a 32-bit copy makes clang bound-check one register and pass
+ * another to the helper. */
+static __always_inline long gather_iov(const struct net_io *io, __u64 cap, char *dst, __u64 limit)
+{
+	__u32 zero = 0;
+	__u64 off = 0;
+	struct net_gather *g = bpf_map_lookup_elem(&net_gather_buf, &zero);
+	const struct iovec *iovs = (const struct iovec *)io->buf;
+
+	if (!g)
+		return -1;
+	for (__u32 i = 0; i < NET_IOV_MAX; i++) {
+		struct iovec iov;
+		__u64 n;
+
+		if (i >= io->iovcnt || off >= cap)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), &iovs[i]) < 0)
+			return -1;
+		n = iov.iov_len;
+		if (n > cap - off)
+			n = cap - off;
+		asm volatile("%[n] &= 0x1fff" : [n] "+r"(n));
+		asm volatile("%[off] &= 0xfff" : [off] "+r"(off));
+		if (n && bpf_probe_read_user(g->data + off, n, iov.iov_base) < 0)
+			return -1;
+		off += n;
+	}
+	asm volatile("%[off] &= 0x1fff" : [off] "+r"(off));
+	if (off > limit)
+		return -1;
+	if (off && bpf_probe_read_kernel(dst, off, g->data) < 0)
+		return -1;
+	return off;
+}
+
+/* Copies the first cap (<= limit, the size of dst) bytes of the call into dst. */
+static __always_inline long copy_data(const struct net_io *io, __u64 cap, char *dst, __u64 limit)
+{
+	if (io->iovcnt)
+		return gather_iov(io, cap, dst, limit);
+	asm volatile("%[cap] &= 0x1fff" : [cap] "+r"(cap));
+	if (cap > limit)
+		return -1;
+	if (cap && safe_probe_read_user(dst, cap, (const void *)io->buf) < 0)
+		return -1;
+	return cap;
+}
+
+/* One record for one call; a record that could not be written leaves a gap mark, so
+ * the parser in user space starts over rather than join unrelated bytes. */
+static __always_inline void emit_data(void *ctx, const struct sock *sk, __u64 conn_id,
+				      struct net_stream_state *st, const struct net_io *io,
+				      __u32 len, __u8 flags)
+{
+	__u64 cap = len < NET_DATA_LARGE ? len : NET_DATA_LARGE;
+	long n;
+
+	if (st->gap)
+		flags |= NET_DATA_F_GAP;
+	if (len > NET_DATA_LARGE)
+		tp_count(NET_CNT_CAPTURE_CUT);
+	if (cap <= NET_DATA_SMALL) {
+		struct net_data_small *e = tp_reserve(sizeof(*e));
+
+		if (!e)
+			goto lost;
+		n = copy_data(io, cap, e->data, NET_DATA_SMALL);
+		if (n < 0) {
+			tp_discard(e);
+			tp_count(TP_CNT_READ_ERROR);
+			goto lost;
+		}
+		if ((__u64)n < cap && len <= NET_DATA_LARGE)
+			tp_count(NET_CNT_CAPTURE_CUT); /* more iovecs than copied */
+		fill_data(&e->d, sk, conn_id, st, len, n, io->dir, flags, sizeof(*e));
+		tp_submit(ctx, e, sizeof(e->d) + (n & 0x1ff));
+	} else {
+		struct net_data_large *e = tp_reserve(sizeof(*e));
+
+		if (!e)
+			goto lost;
+		n = copy_data(io, cap, e->data, NET_DATA_LARGE);
+		if (n < 0) {
+			tp_discard(e);
+			tp_count(TP_CNT_READ_ERROR);
+			goto lost;
+		}
+		if ((__u64)n < cap && len <= NET_DATA_LARGE)
+			tp_count(NET_CNT_CAPTURE_CUT);
+		fill_data(&e->d, sk, conn_id, st, len, n, io->dir, flags, sizeof(*e));
+		tp_submit(ctx, e, sizeof(e->d) + (n & 0x1fff));
+	}
+	st->gap = 0;
+	return;
+lost:
+	st->gap = 1;
+}
+
+/* The bytes of a finished call on connection c (socket sk): its TLS stream when flags
+ * say so, else its plaintext one. */
+static __always_inline void capture(void *ctx, const struct sock *sk, struct net_conn *c,
+				    const struct net_io *io, __u32 len, __u8 flags)
+{
+	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
+	struct net_stream_state *st = (flags & NET_DATA_F_TLS) ? &c->tls : &c->plain;
+
+	if (st->proto == NET_PROTO_OTHER)
+		return;
+	if (read_head(io, len, head) < 0) {
+		tp_count(TP_CNT_READ_ERROR);
+		st->gap = 1;
+		return;
+	}
+	if (st->proto == NET_PROTO_UNKNOWN) {
+		if (len < 4)
+			return; /* too little to tell; the next call decides */
+		classify(st, head, io->dir);
+		if (st->proto == NET_PROTO_OTHER)
+			return;
+	}
+	if (st->proto == NET_PROTO_HTTP1 && !io->decided && !http1_wanted(st, head, io->dir)) {
+		st->gap = 1;
+		return;
+	}
+	emit_data(ctx, sk, c->id, st, io, len, flags);
+}
+
+/* Under load most HTTP/1 exchanges are not admitted; those calls are settled at entry
+ * so that they cost no per-thread state: the bytes of a write are there already, and
+ * the response side follows the decision its request took. Returns 1 when the call
+ * needs no watching. */
+static __always_inline int http1_settled(struct net_stream_state *st, struct net_io *io,
+					 __u64 count)
+{
+	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
+	__u8 request_dir;
+
+	if (st->proto != NET_PROTO_HTTP1)
+		return 0;
+	request_dir = st->role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS;
+	if (io->dir == request_dir) {
+		if (io->dir != NET_DATA_EGRESS || read_head(io, count, head) < 0)
+			return 0; /* request bytes still to be read: decided at return */
+		http1_wanted(st, head, io->dir);
+	}
+	io->decided = 1;
+	if (!st->skip)
+		return 0;
+	st->gap = 1;
+	return 1;
+}
+
+/* ---- system calls ------------------------------------------------------------------ */
+
+struct syscall_kind {
+	__u8 dir;
+	__u8 vec; /* 1: iovec array; 2: msghdr */
+};
+
+static __always_inline int data_syscall(long id, struct syscall_kind *k)
+{
+	switch (id) {
+	case NR_read:
+	case NR_recvfrom:
+		k->dir = NET_DATA_INGRESS;
+		k->vec = 0;
+		return 1;
+	case NR_write:
+	case NR_sendto:
+		k->dir = NET_DATA_EGRESS;
+		k->vec = 0;
+		return 1;
+	case NR_readv:
+		k->dir = NET_DATA_INGRESS;
+		k->vec = 1;
+		return 1;
+	case NR_writev:
+		k->dir = NET_DATA_EGRESS;
+		k->vec = 1;
+		return 1;
+	case NR_recvmsg:
+		k->dir = NET_DATA_INGRESS;
+		k->vec = 2;
+		return 1;
+	case NR_sendmsg:
+		k->dir = NET_DATA_EGRESS;
+		k->vec = 2;
+		return 1;
+	}
+	return 0;
+}
+
+/* Inside an SSL call, the system call tells which socket the SSL object uses. */
+static __always_inline int note_tls_socket(struct net_thread *t, const struct sock *sk,
+					   struct net_conn *c)
+{
+	__u64 id = bpf_get_current_pid_tgid(), skv = (__u64)sk;
+	struct net_tls_key k = {};
+
+	if (!t || !t->ssl.live)
+		return 0;
+	k.ssl = t->ssl.ssl;
+	k.pid = id >> 32;
+	bpf_map_update_elem(&net_tls_socks, &k, &skv, BPF_ANY);
+	if (c)
+		c->flags |= NET_CONN_F_TLS;
+	return 1;
+}
+
+/* Entry of every system call: a read/write-like call on a TCP socket whose bytes may
+ * matter is remembered until its return. */
+static __always_inline int sys_enter(long id, __u64 fd, __u64 buf, __u64 count, int compat)
+{
+	struct syscall_kind k;
+	struct net_io io = {};
+	struct net_thread *t;
+	struct net_conn *c;
+	struct sock *sk;
+	__u64 key;
+
+	if (!net_capture || !data_syscall(id, &k) || compat)
+		return 0;
+	if (net_self_tgid && bpf_get_current_pid_tgid() >> 32 == net_self_tgid)
+		return 0;
+	sk = fd_sock((int)fd);
+	if (!sk)
+		return 0;
+	/* A socket in the table is TCP: its family and protocol need no reading. */
+	key = (__u64)sk;
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (!c) {
+		if (!sk_is_inet_tcp(sk))
+			return 0;
+		c = data_conn(sk);
+	}
+	t = this_thread();
+	if (note_tls_socket(t, sk, c) || !c)
+		return 0;
+	if ((c->flags & NET_CONN_F_TLS) || c->plain.proto == NET_PROTO_OTHER)
+		return 0;
+	io.sk = key;
+	io.dir = k.dir;
+	io.buf = buf;
+	if (k.vec == 1) {
+		io.iovcnt = count;
+	} else if (k.vec == 2) {
+		struct user_msghdr *msg = (struct user_msghdr *)buf;
+
+		io.buf = (__u64)BPF_CORE_READ_USER(msg, msg_iov);
+		io.iovcnt = BPF_CORE_READ_USER(msg, msg_iovlen);
+	}
+	if (k.vec && !io.iovcnt)
+		return 0;
+	if (http1_settled(&c->plain, &io, k.vec ? ~0ULL : count))
+		return 0;
+	call_begin(t, &io, 0);
+	return 0;
+}
+
+SEC("raw_tp/sys_enter")
+int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+	long id = (long)ctx->args[1];
+
+	if (!data_syscall(id, &(struct syscall_kind){}))
+		return 0; /* before reading registers: most calls end here */
+	return sys_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+			 BPF_CORE_READ(regs, dx), task_is_compat());
+}
+
+/* The same with BTF-typed arguments (5.5+): registers are read without helper calls,
+ * which matters on a path every system call of the node takes. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(handle_sys_enter_btf, struct pt_regs *regs, long id)
+{
+	if (!data_syscall(id, &(struct syscall_kind){}))
+		return 0;
+	/* A 32-bit task's system calls come with the 32-bit code segment. */
+	return sys_enter(id, regs->di, regs->si, regs->dx, regs->cs == USER32_CS);
+}
+
+/* accept() returned: the new socket is the caller's (not the listener's owner's). */
+static __always_inline void on_accepted(long fd)
+{
+	struct net_conn *c;
+	struct sock *sk;
+	__u64 key;
+
+	if (fd < 0)
+		return;
+	sk = fd_sock((int)fd);
+	if (!sk)
+		return;
+	key = (__u64)sk;
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (!c)
+		return;
+	owner_current(&c->owner);
+	c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_ACCEPTED;
+}
+
+static __always_inline int sys_exit(void *ctx, long id, long ret)
+{
+	struct syscall_kind k;
+	struct net_thread *t;
+	struct net_io *io;
+	struct net_conn *c;
+
+	if (!net_capture)
+		return 0;
+	if (id == NR_accept || id == NR_accept4) {
+		if (!task_is_compat())
+			on_accepted(ret);
+		return 0;
+	}
+	if (!data_syscall(id, &k))
+		return 0;
+	t = this_thread();
+	if (!t || !t->sys.live)
+		return 0;
+	io = &t->sys;
+	c = bpf_map_lookup_elem(&net_conns, &io->sk);
+	if (c && ret > 0)
+		capture(ctx, (const struct sock *)io->sk, c, io, (__u32)ret, 0);
+	io->live = 0;
+	return 0;
+}
+
+SEC("raw_tp/sys_exit")
+int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
+
+	return sys_exit(ctx, BPF_CORE_READ(regs, orig_ax), (long)ctx->args[1]);
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(handle_sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	return sys_exit(ctx, regs->orig_ax, ret);
+}
+
+/* ---- OpenSSL ----------------------------------------------------------------------- */
+
+static __always_inline void ssl_enter(void *ssl, const void *buf, void *count_ptr, __u8 dir)
+{
+	struct net_io io = {};
+
+	if (!net_capture)
+		return;
+	io.ssl = (__u64)ssl;
+	io.buf = (__u64)buf;
+	io.count_ptr = (__u64)count_ptr;
+	io.dir = dir;
+	call_begin(this_thread(), &io, 1);
+}
+
+/* ret: SSL_read/SSL_write's return (bytes, or <= 0), or for the _ex forms 1 on success
+ * with the count in *count_ptr. */
+static __always_inline void ssl_return(void *ctx, long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct net_thread *t = this_thread();
+	struct net_tls_key k = {};
+	struct net_io *io;
+	struct net_conn *c;
+	__u64 *skp, len = 0;
+
+	if (!t || !t->ssl.live)
+		return;
+	io = &t->ssl;
+	if (io->count_ptr) {
+		if (ret == 1)
+			bpf_probe_read_user(&len, sizeof(len), (const void *)io->count_ptr);
+	} else if (ret > 0) {
+		len = ret;
+	}
+	if (len == 0 || len > 0x7fffffff)
+		goto out;
+	k.ssl = io->ssl;
+	k.pid = id >> 32;
+	skp = bpf_map_lookup_elem(&net_tls_socks, &k);
+	if (!skp) {
+		tp_count(NET_CNT_TLS_UNMAPPED);
+		goto out;
+	}
+	c = bpf_map_lookup_elem(&net_conns, skp);
+	if (c)
+		capture(ctx, (const struct sock *)*skp, c, io, (__u32)len, NET_DATA_F_TLS);
+out:
+	io->live = 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
+{
+	ssl_enter(ssl, buf, NULL, NET_DATA_EGRESS);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_exit, int ret)
+{
+	ssl_return(ctx, ret);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+{
+	ssl_enter(ssl, buf, NULL, NET_DATA_INGRESS);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_exit, int ret)
+{
+	ssl_return(ctx, ret);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, __u64 num, __u64 *written)
+{
+	ssl_enter(ssl, buf, written, NET_DATA_EGRESS);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_write_ex_exit, int ret)
+{
+	ssl_return(ctx, ret);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, __u64 num, __u64 *readbytes)
+{
+	ssl_enter(ssl, buf, readbytes, NET_DATA_INGRESS);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_read_ex_exit, int ret)
+{
+	ssl_return(ctx, ret);
+	return 0;
+}

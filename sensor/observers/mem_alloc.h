@@ -1,0 +1,66 @@
+/* mem_alloc.h - allocation tracking of the processes a user selects: which processes,
+ * attaching and detaching the libc uprobes per process, and the periodic reports of
+ * top outstanding allocation sites and leak suspects.
+ *
+ * Selection (--memory-track): pid:N, container:ID (prefix of the id its cgroup path
+ * names), cgroup:/PATH (the process's cgroup, v2 or any v1 controller's, is PATH or below
+ * it), pidns:INODE (the process's PID namespace). The selection is re-evaluated every
+ * second against /proc; a matching process gets the uprobes of bpf/memory.bpf.c attached
+ * to its own libc with its pid, so no other process ever hits them. At most
+ * MEM_ALLOC_MAX_PROCS processes are tracked at once (the rest are counted). The sensor
+ * never tracks itself.
+ *
+ * Every report interval, for each tracked process, the sites of mem_sites (outstanding
+ * bytes per stack) are ranked; the top ones are symbolized (mem_symbols.h) and reported,
+ * and the MEM_ALLOC_HISTORY largest keep a history of their outstanding bytes: a history
+ * that keeps growing over the leak window makes a leak suspect (mem_trend_leaking). When
+ * a tracked process exits, its entries leave the BPF maps.
+ */
+#ifndef TAPIO_MEM_ALLOC_H
+#define TAPIO_MEM_ALLOC_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#define MEM_ALLOC_MAX_PROCS 64
+#define MEM_ALLOC_TOP_SITES 10
+#define MEM_ALLOC_HISTORY 128 /* sites per process watched for leaks */
+#define MEM_ALLOC_SCAN_MS 1000
+
+struct observer;
+struct bpf_program;
+struct bpf_link;
+
+/* The BPF side the tracker drives. */
+struct mem_alloc_bpf {
+	struct bpf_program *malloc, *calloc, *realloc, *mmap, *ret, *mmap_ret, *free, *munmap;
+	int allocs_fd, sites_fd, stacks_fd;
+};
+
+struct mem_alloc_cfg {
+	const char (*selectors)[256];
+	int n_selectors;
+	uint32_t sample;
+	uint64_t report_ms;
+	uint64_t leak_window_ms;
+	const char *root; /* "/" */
+};
+
+struct mem_alloc;
+
+/* Whether process pid (as <root>/proc shows it) matches one selector. */
+int mem_alloc_match(const char *root, const char *selector, uint32_t pid);
+
+/* NULL when nothing is selected. */
+struct mem_alloc *mem_alloc_new(struct observer *o, const struct mem_alloc_cfg *cfg,
+				const struct mem_alloc_bpf *bpf);
+int mem_alloc_start(struct mem_alloc *a, uv_loop_t *loop);
+/* One selection pass (and a report when one is due) at now_ms. */
+void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms);
+/* Processes tracked now; selected processes not tracked so far (cap, attach failures). */
+int mem_alloc_tracked(const struct mem_alloc *a);
+uint64_t mem_alloc_untracked(const struct mem_alloc *a);
+/* Detaches everything; the memory goes once libuv has closed the timer. */
+void mem_alloc_free(struct mem_alloc *a);
+
+#endif
