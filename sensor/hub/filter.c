@@ -6,6 +6,7 @@
 #include "core/errmsg.h"
 #include "hub/filter.h"
 #include "observers/dns_filter.h"
+#include "observers/net_filter.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -52,6 +53,7 @@ struct cfilter {
 	size_t n_namespaces;
 	struct slist comm, binary, pod_names;
 	struct dns_filter *dns; /* EventFilter.dns (observers/dns_filter.c) */
+	struct net_filter *net; /* EventFilter.network (observers/net_filter.c) */
 };
 
 struct filter_set {
@@ -280,25 +282,46 @@ static int compile_names(struct cfilter *cf, const pb_filter *f, const struct wh
 	return 0;
 }
 
-/* A filter with DNS fields that lists observers or types without DNS can never match. */
+/* A filter with an observer's own fields (dns, network) that lists observers or event
+ * types leaving that observer out can never match. */
+static int check_observer_fields(const struct cfilter *cf, const struct where *w, const char *field,
+				 int observer)
+{
+	int has_type = 0;
+
+	for (int t = 0; t < MAX_ENUM; t++)
+		has_type |= has_bit(cf->types, t) && filter_type_observer(t) == observer;
+	if (cf->has_observers && !has_bit(cf->observers, observer))
+		return errmsg(w->err, w->len,
+			      "%s[%zu].%s: contradicts observers: \"%s\" is not listed", w->list,
+			      w->idx, field, field);
+	if (cf->has_types && !has_type)
+		return errmsg(w->err, w->len,
+			      "%s[%zu].%s: contradicts event_types: no %s type is listed", w->list,
+			      w->idx, field, field);
+	return 0;
+}
+
 static int compile_dns(struct cfilter *cf, const pb_filter *f, const struct where *w)
 {
 	char where[64];
-	int dns_type = 0;
 
-	for (int t = 0; t < MAX_ENUM; t++)
-		dns_type |= has_bit(cf->types, t) && filter_type_observer(t) == PB_OBSERVER(DNS);
-	if (cf->has_observers && !has_bit(cf->observers, PB_OBSERVER(DNS)))
-		return errmsg(w->err, w->len,
-			      "%s[%zu].dns: contradicts observers: \"dns\" is not listed", w->list,
-			      w->idx);
-	if (cf->has_types && !dns_type)
-		return errmsg(w->err, w->len,
-			      "%s[%zu].dns: contradicts event_types: no dns type is listed",
-			      w->list, w->idx);
+	if (check_observer_fields(cf, w, "dns", PB_OBSERVER(DNS)) < 0)
+		return -1;
 	snprintf(where, sizeof(where), "%s[%zu].dns", w->list, w->idx);
 	cf->dns = dns_filter_compile(f->dns, where, w->err, w->len);
 	return cf->dns ? 0 : -1;
+}
+
+static int compile_network(struct cfilter *cf, const pb_filter *f, const struct where *w)
+{
+	char where[64];
+
+	if (check_observer_fields(cf, w, "network", PB_OBSERVER(NETWORK)) < 0)
+		return -1;
+	snprintf(where, sizeof(where), "%s[%zu].network", w->list, w->idx);
+	cf->net = net_filter_compile(f->network, where, w->err, w->len);
+	return cf->net ? 0 : -1;
 }
 
 static int compile_one(struct cfilter *cf, const pb_filter *f, const struct where *w)
@@ -314,7 +337,7 @@ static int compile_one(struct cfilter *cf, const pb_filter *f, const struct wher
 	    compile_slist(&cf->comm, f->comm, f->n_comm, w, "comm") < 0 ||
 	    compile_slist(&cf->binary, f->binary, f->n_binary, w, "binary") < 0 ||
 	    compile_slist(&cf->pod_names, f->pod_names, f->n_pod_names, w, "pod_names") < 0 ||
-	    (f->dns && compile_dns(cf, f, w) < 0))
+	    (f->dns && compile_dns(cf, f, w) < 0) || (f->network && compile_network(cf, f, w) < 0))
 		return -1;
 	if (f->n_cgroup_ids) {
 		cf->cgroups = malloc(f->n_cgroup_ids * sizeof(*cf->cgroups));
@@ -345,6 +368,7 @@ static void free_one(struct cfilter *cf)
 	free_slist(&cf->binary);
 	free_slist(&cf->pod_names);
 	dns_filter_free(cf->dns);
+	net_filter_free(cf->net);
 }
 
 static void free_list(struct cfilter *list, size_t n)
@@ -496,6 +520,8 @@ static int match_one(const struct cfilter *cf, const pb_event *ev)
 	if (cf->n_namespaces && !namespace_match(cf, ev))
 		return 0;
 	if (cf->pod_names.n && !slist_match(&cf->pod_names, ev->pod ? ev->pod->name : NULL))
+		return 0;
+	if (cf->net && !net_filter_match(cf->net, ev))
 		return 0;
 	if (cf->dns && !dns_filter_match(cf->dns, ev))
 		return 0;

@@ -8,6 +8,7 @@ its reason; resets; per-protocol sampling and the observer's counters in GetStat
 import os
 import select
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -379,3 +380,39 @@ def test_self_test_case_passes():
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("network "))
     assert line.split()[1] == "PASS"
     assert "HTTP GET 204 both sides" in line
+
+
+def test_network_filter_fields_select_on_the_server(sensor, webroot):
+    """EventFilter.network: only HTTP exchanges with the test server's port, a status of
+    at least 400, and the loopback CIDR; a 200 on the same server, and everything else,
+    stays on the server."""
+    from clients import Stream, pb
+
+    with Peer("http-server", str(webroot)) as srv:
+        port = int(srv.line())
+        req = pb.GetEventsRequest(allow=[pb.EventFilter(network=pb.NetworkFilter(
+            cidrs=["127.0.0.0/8"], ports=[port], protocols=["http"], min_http_status=400))])
+        with Stream(sensor.address, req) as s:
+            wait_subscribers(sensor.address, 1)
+            for path in ("/hello.txt", "/missing.txt", "/hello.txt"):
+                subprocess.run(["curl", "-sS", "-o", "/dev/null",
+                                f"http://127.0.0.1:{port}{path}"], check=True, timeout=30)
+            got = s.wait(lambda ev: len(ev) >= 2, what="the 404 on both sides")
+            time.sleep(0.5)  # a wrongly passed 200 would be here by now
+            got = list(s.events)
+    assert len(got) == 2
+    assert {e.http.role for e in got} == {pb.L7_ROLE_CLIENT, pb.L7_ROLE_SERVER}
+    assert all(e.http.status == 404 and e.http.path == "/missing.txt" for e in got)
+
+
+def test_bad_network_filter_is_invalid_argument(sensor):
+    import grpc
+    from clients import events_call, pb
+
+    req = pb.GetEventsRequest(allow=[pb.EventFilter(network=pb.NetworkFilter(
+        cidrs=["127.0.0.0/40"]))])
+    with grpc.insecure_channel(sensor.address) as ch, pytest.raises(grpc.RpcError) as e:
+        next(iter(events_call(ch)(req, timeout=10)))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert e.value.details() == ('allow[0].network.cidrs[0]: "127.0.0.0/40" is not an '
+                                 'address or CIDR')
