@@ -76,6 +76,10 @@ struct tp_limits {
 	__u64 burst_ns;	    /* bucket capacity in the same unit */
 	__u32 sample_every; /* keep 1 of every N events; 0 or 1 = keep all */
 	__u32 use_perfbuf;  /* 1: emit through the perf buffer instead of the ring buffer */
+	/* Ring buffer: wake the sensor only once this many bytes wait (0: on every record);
+	 * it drains on a timer too, so a quiet stream is not held back for long. */
+	__u32 wakeup_bytes;
+	__u32 reserved;
 };
 
 #endif

@@ -162,19 +162,20 @@ def test_resume_after_reconnect_gets_exactly_what_was_missed(sensor):
 
 
 def test_resume_beyond_the_ring_starts_with_the_exact_gap():
-    with Sensor("--rate", "process=0", "--resume-ring", "8") as s:
-        req = pb.GetEventsRequest(allow=[pb.EventFilter(event_types=["process_exec"])])
+    with Sensor("--observers", "process", "--rate", "process=0", "--resume-ring", "8") as s:
         storm = subprocess.run(["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do "
                                 "/bin/true; done"])
         assert storm.returncode == 0
         st = wait_until(lambda: (x := status(s.address)).resume_ring.size == 8 and x)
-        oldest = st.resume_ring.oldest_seq
-        resume = pb.GetEventsRequest(allow=req.allow, resume=pb.ResumeFrom(
-            boot_id=st.boot_id, after_seq=1))
+        resume = pb.GetEventsRequest(resume=pb.ResumeFrom(boot_id=st.boot_id, after_seq=1))
         with Stream(s.address, resume) as r:
-            got = r.wait(lambda ev: len(ev) >= 1 and ev[0].HasField("lost"))
+            got = r.wait(lambda ev: len(ev) >= 9 and ev[0].HasField("lost"))
+        # The notice counts exactly the events between the one the client had (1) and the
+        # oldest one still retained, which is replayed right after it.
         assert got[0].lost.source == pb.LOSS_SOURCE_RESUME_GAP
-        assert got[0].lost.count == oldest - 2
+        assert got[1].seq >= st.resume_ring.oldest_seq
+        assert got[0].lost.count == got[1].seq - 2
+        assert [e.seq for e in got[1:9]] == list(range(got[1].seq, got[1].seq + 8))
         assert s.stop() == 0, s.log
 
 
