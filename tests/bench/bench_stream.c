@@ -111,8 +111,8 @@ static void on_stopped_timer(uv_timer_t *t)
 
 static void on_idle(uv_idle_t *h)
 {
-	if (hub_subscriber_count(s.hub) < (uint32_t)streams)
-		return; /* wait for every client */
+	if (!t_start && hub_subscriber_count(s.hub) < (uint32_t)streams)
+		return; /* wait for every client before starting the clock */
 	if (!t_start) {
 		t_start = now_ns();
 		printf("  sensor RSS with %d idle subscribers: %ld KiB\n", streams, rss_kib());
