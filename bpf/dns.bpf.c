@@ -28,6 +28,7 @@
 #include "dns.h"
 #define TP_SCRATCH_SIZE sizeof(struct dns_record)
 #include "tapio_common.bpf.h"
+#include "tapio_task.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -138,26 +139,6 @@ struct dns_msg {
 	__u8 have_hdr;
 };
 
-/* 5.4 and older: kernfs_node.id was a union of {ino, generation} and a u64. */
-union kernfs_node_id___pre55 {
-	__u64 id;
-} __attribute__((preserve_access_index));
-
-struct kernfs_node___pre55 {
-	union kernfs_node_id___pre55 id;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 task_cgroup_id(struct task_struct *task)
-{
-	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
-
-	if (!kn)
-		return 0;
-	if (bpf_core_type_exists(union kernfs_node_id___pre55))
-		return BPF_CORE_READ((struct kernfs_node___pre55 *)kn, id.id);
-	return BPF_CORE_READ(kn, id);
-}
-
 static __always_inline void owner_from_task(struct dns_owner *o)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
@@ -165,7 +146,7 @@ static __always_inline void owner_from_task(struct dns_owner *o)
 	o->pid = BPF_CORE_READ(task, tgid);
 	o->tid = BPF_CORE_READ(task, pid);
 	o->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	o->cgroup_id = task_cgroup_id(task);
+	o->cgroup_id = tp_task_cgroup_id(task);
 	o->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
 	/* The process's name: the sending thread may have named itself ("isc-net-0000"). */
 	if (BPF_CORE_READ_STR_INTO(&o->comm, task, group_leader, comm) < 0)

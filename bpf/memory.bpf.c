@@ -34,6 +34,7 @@
 #include "memory.h"
 #define TP_SCRATCH_SIZE sizeof(struct mem_oom_event)
 #include "tapio_common.bpf.h"
+#include "tapio_task.bpf.h"
 
 #define SIGKILL 9
 #define SEND_SIG_PRIV 1UL /* ((struct kernel_siginfo *)1): a signal the kernel sent */
@@ -100,22 +101,6 @@ struct kernfs_node___pre615 {
 	struct kernfs_node *parent;
 } __attribute__((preserve_access_index));
 
-/* 5.4 and older: kernfs_node.id was a union of {ino, generation} and a u64. */
-union kernfs_node_id___pre55 {
-	__u64 id;
-} __attribute__((preserve_access_index));
-
-struct kernfs_node___pre55 {
-	union kernfs_node_id___pre55 id;
-} __attribute__((preserve_access_index));
-
-static __always_inline __u64 kn_id(struct kernfs_node *kn)
-{
-	if (bpf_core_type_exists(union kernfs_node_id___pre55))
-		return BPF_CORE_READ((struct kernfs_node___pre55 *)kn, id.id);
-	return BPF_CORE_READ(kn, id);
-}
-
 /* Until 6.2 the rss counters were atomics in struct mm_rss_stat, then percpu_counters
  * (whose `count` is what get_mm_counter() reads). */
 struct mm_rss_stat___pre62 {
@@ -166,7 +151,7 @@ static __always_inline void read_cg_level(struct cgroup_subsys_state *css, struc
 	struct cgroup *cg = BPF_CORE_READ(css, cgroup);
 	struct kernfs_node *kn = BPF_CORE_READ(cg, kn);
 
-	l->id = kn ? kn_id(kn) : 0;
+	l->id = kn ? tp_kn_id(kn) : 0;
 	l->usage_pages = BPF_CORE_READ(memcg, memory.usage.counter);
 	l->max_pages = BPF_CORE_READ(memcg, memory.max);
 	l->memsw_usage_pages = BPF_CORE_READ(memcg, memsw.usage.counter);
@@ -205,14 +190,6 @@ static __always_inline void read_cg_chain(struct task_struct *t, struct mem_oom_
 	}
 }
 
-/* The victim's cgroup v2 id (what bpf_get_current_cgroup_id() gives for it). */
-static __always_inline __u64 task_cgroup_id(struct task_struct *t)
-{
-	struct kernfs_node *kn = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn);
-
-	return kn ? kn_id(kn) : 0;
-}
-
 static __always_inline void fill_victim_header(struct mem_oom_event *e, struct task_struct *t)
 {
 	__u64 id = bpf_get_current_pid_tgid();
@@ -224,7 +201,7 @@ static __always_inline void fill_victim_header(struct mem_oom_event *e, struct t
 	e->h.pid = BPF_CORE_READ(t, tgid);
 	e->h.tid = BPF_CORE_READ(t, pid);
 	e->h.start_ns = BPF_CORE_READ(t, group_leader, start_time);
-	e->h.cgroup_id = task_cgroup_id(t);
+	e->h.cgroup_id = tp_task_cgroup_id(t);
 	BPF_CORE_READ_STR_INTO(&e->h.comm, t, comm);
 }
 

@@ -1,9 +1,9 @@
-/* network.bpf.c - TCP connections and health, packet drops, and the application bytes of
- * plaintext and OpenSSL streams.
+/* network.bpf.c - TCP connections and health, packet drops, UDP flows, and the application
+ * bytes of plaintext and OpenSSL streams.
  *
  * Only attach types that need no kprobes and no tracefs: raw tracepoints (4.17+),
- * BTF-typed tracepoints where the kernel has them (5.5+), and uprobes. Every kernel
- * struct is read through CO-RE.
+ * BTF-typed tracepoints where the kernel has them (5.5+), uprobes and cgroup programs.
+ * Every kernel struct is read through CO-RE.
  *
  *   sock:inet_sock_set_state  connection lifecycle; the connection table (key: struct
  *                             sock address) keeps owner, start and direction, because
@@ -13,19 +13,28 @@
  *   raw_syscalls:sys_enter/sys_exit   accept() (exact owner of accepted sockets) and
  *                             the bytes of read/write-like calls on TCP sockets whose
  *                             stream looks like HTTP/1 or HTTP/2 (tp_btf form where it
- *                             exists: every system call of the node runs these)
+ *                             exists: every system call of the node runs these); the
+ *                             owner of a UDP socket that has only received so far
  *   sched:sched_process_exit  forgets the per-thread call state of a thread that ends
  *   uprobes on libssl's SSL_read/SSL_write(_ex)   the same for TLS plaintext
+ *   cgroup_skb/egress, cgroup_skb/ingress on the cgroup v2 root   UDP flows: every packet
+ *                             of every socket of the node, in any netns, passes; a UDP
+ *                             datagram is counted into its flow (socket cookie, remote
+ *                             endpoint), any other packet leaves after two byte loads
+ *   cgroup/sock_release       a UDP socket closed (5.9+): its flows are final
  *
  * Budget: streamed events pass per-class sampling and the observer's token bucket. For
  * HTTP/1 the decision is taken once per request (at the bytes that start it) and holds
  * for the rest of the exchange; for HTTP/2 once per connection, since HPACK needs every
- * header block of a connection. State (connection table) is kept whatever is streamed.
+ * header block of a connection; for UDP once per flow when it starts, which pays for all
+ * its summaries (the sensor sends them from the flow table: at most one per flush interval
+ * and a final one). State (connection and flow tables) is kept whatever is streamed.
  */
 #include "vmlinux.h"
 #include "network.h"
 #define TP_SCRATCH_SIZE sizeof(struct net_data_large)
 #include "tapio_common.bpf.h"
+#include "tapio_task.bpf.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -278,11 +287,12 @@ static __always_inline void sk_endpoints(const struct sock *sk, struct net_endpo
 	}
 }
 
-static __always_inline int sk_is_inet_tcp(const struct sock *sk)
+/* The IP protocol of an IPv4 or IPv6 socket; 0 for a socket of another family. */
+static __always_inline __u16 sk_inet_protocol(const struct sock *sk)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	return (family == AF_INET || family == AF_INET6) && sk_protocol(sk) == IPPROTO_TCP;
+	return family == AF_INET || family == AF_INET6 ? sk_protocol(sk) : 0;
 }
 
 /* ---- connection lifecycle ---------------------------------------------------------- */
@@ -736,6 +746,318 @@ int handle_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* ---- UDP flows --------------------------------------------------------------------- */
+
+/* Kept whatever is reported: sampling and the rate limit decide, per flow when it starts,
+ * only whether the sensor reports it (NET_UDP_F_REPORT). Sized by the sensor before load
+ * (--net-udp-flows). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_UDP_FLOW_ENTRIES);
+	__type(key, struct net_udp_key);
+	__type(value, struct net_udp_flow);
+} net_udp_flows SEC(".maps");
+
+/* Key: the socket's cookie. Created with a socket's first flow; the sensor deletes it once
+ * the socket closed and its flows were reported. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NET_UDP_FLOW_ENTRIES);
+	__type(key, __u64);
+	__type(value, struct net_udp_sock);
+} net_udp_socks SEC(".maps");
+
+#define PF_KTHREAD 0x00200000
+#define IP6_EXT_MAX 4 /* IPv6 extension headers skipped before giving up */
+
+/* One datagram, as its socket sees it. */
+struct udp_dgram {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u16 lport;
+	__u16 rport;
+	__u32 payload;	/* UDP payload bytes */
+	__u32 segments; /* datagrams: a GSO/GRO batch is several */
+	__u8 family;
+};
+
+static __always_inline int is_ipv6_ext(__u8 next)
+{
+	return next == 0 || next == 43 || next == 60 || next == 44;
+}
+
+/* Every packet of the node (TCP's too) comes here: its IP protocol is read with plain loads
+ * from the linear data. Returns the offset of the UDP header, 0 for a packet that is not
+ * UDP, -1 when only udp_offset_slow can tell (headers beyond the linear data, IPv6
+ * extension headers first). */
+static __always_inline int udp_offset_fast(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 *h = data;
+
+	if ((void *)(h + 20) > end)
+		return -1;
+	if ((h[0] >> 4) == 4)
+		return h[9] == IPPROTO_UDP ? (h[0] & 0xf) * 4 : 0;
+	if ((h[0] >> 4) != 6)
+		return 0;
+	if ((void *)(h + 40) > end)
+		return -1;
+	if (h[6] == IPPROTO_UDP)
+		return 40;
+	return is_ipv6_ext(h[6]) ? -1 : 0;
+}
+
+/* The same through bpf_skb_load_bytes, walking IPv6 extension headers; -1 when a read
+ * failed or more than IP6_EXT_MAX of them came first. */
+static __always_inline int udp_offset_slow(struct __sk_buff *skb)
+{
+	__u8 h[40], ext[2], next;
+	__u32 off = 40;
+
+	if (bpf_skb_load_bytes(skb, 0, h, 20) < 0)
+		return -1;
+	if ((h[0] >> 4) == 4)
+		return h[9] == IPPROTO_UDP ? (h[0] & 0xf) * 4 : 0;
+	if ((h[0] >> 4) != 6)
+		return 0;
+	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) < 0)
+		return -1;
+	next = h[6];
+	for (int i = 0; i < IP6_EXT_MAX && is_ipv6_ext(next); i++) {
+		if (bpf_skb_load_bytes(skb, off, ext, sizeof(ext)) < 0)
+			return -1;
+		off += next == 44 ? 8 : (ext[1] + 1) * 8;
+		next = ext[0];
+	}
+	if (is_ipv6_ext(next))
+		return -1;
+	return next == IPPROTO_UDP ? off : 0;
+}
+
+/* Addresses, ports and sizes of a UDP datagram: 0, or -1 for any other packet. The
+ * program sees the packet from its IP header on, one datagram before fragmentation
+ * (egress) or after reassembly (ingress). A datagram whose headers could not be read is
+ * counted as a read error. */
+static __always_inline int udp_dgram(struct __sk_buff *skb, int egress, struct udp_dgram *d)
+{
+	int off = udp_offset_fast(skb);
+	__u16 ports[2];
+	__u8 ip[40];
+
+	if (off < 0)
+		off = udp_offset_slow(skb);
+	if (off == 0)
+		return -1;
+	if (off < 20 || off > 0xffff || bpf_skb_load_bytes(skb, 0, ip, 20) < 0 ||
+	    bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
+		goto unreadable;
+	__builtin_memset(d, 0, sizeof(*d));
+	if ((ip[0] >> 4) == 4) {
+		d->family = AF_INET;
+		__builtin_memcpy(egress ? d->laddr : d->raddr, ip + 12, 4);
+		__builtin_memcpy(egress ? d->raddr : d->laddr, ip + 16, 4);
+	} else {
+		if (bpf_skb_load_bytes(skb, 0, ip, sizeof(ip)) < 0)
+			goto unreadable;
+		d->family = AF_INET6;
+		__builtin_memcpy(egress ? d->laddr : d->raddr, ip + 8, 16);
+		__builtin_memcpy(egress ? d->raddr : d->laddr, ip + 24, 16);
+	}
+	d->lport = bpf_ntohs(egress ? ports[0] : ports[1]);
+	d->rport = bpf_ntohs(egress ? ports[1] : ports[0]);
+	d->payload = skb->len > (__u32)off + 8 ? skb->len - off - 8 : 0;
+	d->segments = skb->gso_segs > 1 ? skb->gso_segs : 1;
+	return 0;
+unreadable:
+	tp_count(TP_CNT_READ_ERROR);
+	return -1;
+}
+
+/* The kernel address of the socket a cgroup_skb program sees. The verifier allows no
+ * arithmetic on socket pointers, so the pointer is read back from the stack as a number
+ * (a program loaded with CAP_PERFMON may); CO-RE reads then work on it. */
+static __always_inline const struct sock *sock_of(struct bpf_sock *sk)
+{
+	struct bpf_sock *volatile slot = sk;
+	__u64 addr = 0;
+
+	bpf_probe_read_kernel(&addr, sizeof(addr), (const void *)&slot);
+	return (const struct sock *)addr;
+}
+
+/* The current task as a socket's owner, where only CO-RE tells (cgroup_skb has no
+ * pid/comm/cgroup helpers on 5.10). A kernel thread owns no user socket: left unknown. */
+static __always_inline void owner_from_task(struct net_owner *o)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	if (BPF_CORE_READ(task, flags) & PF_KTHREAD)
+		return;
+	o->pid = BPF_CORE_READ(task, tgid);
+	o->tid = BPF_CORE_READ(task, pid);
+	o->start_ns = BPF_CORE_READ(task, group_leader, start_time);
+	o->cgroup_id = tp_task_cgroup_id(task);
+	if (BPF_CORE_READ_STR_INTO(&o->comm, task, comm) < 0)
+		o->comm[0] = 0;
+}
+
+/* The socket's entry, created with its first flow. What sends owns it: a user socket's
+ * datagrams leave in the sender's context. A received one says nothing (softirq, or on
+ * loopback the sender's context), nor does a kernel socket's (tunnels send in the context
+ * of whatever they carry). */
+static __always_inline struct net_udp_sock *udp_sock(struct __sk_buff *skb, __u64 cookie,
+						     int egress)
+{
+	struct net_udp_sock *s = bpf_map_lookup_elem(&net_udp_socks, &cookie), fresh = {};
+	struct bpf_sock *bsk = skb->sk;
+	const struct sock *sk;
+
+	if (s) {
+		if (egress && !s->owner.pid && !(s->flags & NET_UDP_F_KERNEL))
+			owner_from_task(&s->owner);
+		return s;
+	}
+	if (!bsk)
+		return NULL;
+	sk = sock_of(bsk);
+	fresh.netns = sk_netns(sk);
+	if (bpf_core_field_exists(sk->sk_kern_sock) &&
+	    BPF_CORE_READ_BITFIELD_PROBED(sk, sk_kern_sock))
+		fresh.flags = NET_UDP_F_KERNEL;
+	else if (egress)
+		owner_from_task(&fresh.owner);
+	bpf_map_update_elem(&net_udp_socks, &cookie, &fresh, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&net_udp_socks, &cookie); /* NULL: the table is full */
+}
+
+/* A datagram of a flow not in the table yet: its own flow while the socket has fewer than
+ * NET_UDP_REMOTES, else the socket's "other" flow (k is changed to its key). Admission is
+ * decided here, once per flow. NULL when a table is full. */
+static __always_inline struct net_udp_flow *udp_flow_start(struct __sk_buff *skb,
+							   struct net_udp_key *k,
+							   const struct udp_dgram *d, int egress,
+							   __u64 now)
+{
+	struct net_udp_sock *s = udp_sock(skb, k->cookie, egress);
+	struct net_udp_flow fresh = {}, *f;
+	int own = 1;
+
+	if (!s)
+		return NULL;
+	if (s->remotes >= NET_UDP_REMOTES) {
+		__builtin_memset(k->raddr, 0, sizeof(k->raddr));
+		k->rport = 0;
+		k->family = 0;
+		f = bpf_map_lookup_elem(&net_udp_flows, k);
+		if (f)
+			return f;
+		own = 0;
+		fresh.flags = NET_UDP_F_OTHER;
+	}
+	fresh.first_ns = fresh.last_ns = now;
+	__builtin_memcpy(fresh.laddr, d->laddr, sizeof(fresh.laddr));
+	fresh.lport = d->lport;
+	fresh.family = d->family;
+	fresh.flags |= s->flags & NET_UDP_F_KERNEL;
+	if (bpf_map_update_elem(&net_udp_flows, k, &fresh, BPF_NOEXIST) != 0)
+		return bpf_map_lookup_elem(&net_udp_flows, k); /* another CPU's, or full */
+	f = bpf_map_lookup_elem(&net_udp_flows, k);
+	if (!f)
+		return NULL;
+	if (own)
+		__sync_fetch_and_add(&s->remotes, 1);
+	if (net_admit(NET_CLASS_UDP))
+		f->flags |= NET_UDP_F_REPORT; /* no one else writes flags */
+	return f;
+}
+
+/* Counts a datagram into its flow: per packet, a lookup and two atomic adds. */
+static __always_inline void udp_count(struct __sk_buff *skb, int egress)
+{
+	struct net_udp_key k = {};
+	struct net_udp_flow *f;
+	struct udp_dgram d;
+	__u64 now;
+
+	if (udp_dgram(skb, egress, &d) < 0)
+		return;
+	k.cookie = bpf_get_socket_cookie(skb);
+	__builtin_memcpy(k.raddr, d.raddr, sizeof(k.raddr));
+	k.rport = d.rport;
+	k.family = d.family;
+	now = bpf_ktime_get_ns();
+	f = bpf_map_lookup_elem(&net_udp_flows, &k);
+	if (!f)
+		f = udp_flow_start(skb, &k, &d, egress, now);
+	if (!f) {
+		tp_count(NET_CNT_UDP_FULL);
+		return;
+	}
+	if (egress) {
+		__sync_fetch_and_add(&f->tx_packets, d.segments);
+		__sync_fetch_and_add(&f->tx_bytes, d.payload);
+	} else {
+		__sync_fetch_and_add(&f->rx_packets, d.segments);
+		__sync_fetch_and_add(&f->rx_bytes, d.payload);
+	}
+	f->last_ns = now;
+}
+
+/* On the cgroup v2 root: every socket of the node, in every network namespace. Both
+ * always let the packet pass. */
+SEC("cgroup_skb/egress")
+int udp_egress(struct __sk_buff *skb)
+{
+	udp_count(skb, 1);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int udp_ingress(struct __sk_buff *skb)
+{
+	udp_count(skb, 0);
+	return 1;
+}
+
+/* Every inet socket's close (5.9+): a UDP socket with flows is marked closed, and named
+ * after its closer if no owner was known. The sensor reports its flows as final. */
+SEC("cgroup/sock_release")
+int udp_release(struct bpf_sock *ctx)
+{
+	struct net_udp_sock *s;
+	__u64 cookie;
+
+	if (ctx->protocol != IPPROTO_UDP)
+		return 1;
+	cookie = bpf_get_socket_cookie(ctx);
+	s = bpf_map_lookup_elem(&net_udp_socks, &cookie);
+	if (!s)
+		return 1;
+	if (!s->owner.pid)
+		owner_from_task(&s->owner);
+	s->closed_ns = bpf_ktime_get_ns();
+	return 1;
+}
+
+/* A read/write-like call on a UDP socket names its owner when the table knows none yet (a
+ * socket older than the sensor that has only received). The cookie is 0 until the first
+ * datagram made udp_count ask for it. */
+static __always_inline void udp_call(const struct sock *sk)
+{
+	struct net_udp_sock *s;
+	__u64 cookie;
+
+	if (!bpf_core_field_exists(sk->__sk_common.skc_cookie))
+		return;
+	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!cookie)
+		return;
+	s = bpf_map_lookup_elem(&net_udp_socks, &cookie);
+	if (s && !s->owner.pid && !(s->flags & NET_UDP_F_KERNEL))
+		owner_current(&s->owner);
+}
+
 /* ---- byte capture ------------------------------------------------------------------ */
 
 static __always_inline int task_is_compat(void)
@@ -1103,7 +1425,11 @@ static __always_inline int sys_enter(long id, __u64 fd, __u64 buf, __u64 count, 
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&net_conns, &key);
 	if (!c) {
-		if (!sk_is_inet_tcp(sk))
+		__u16 protocol = sk_inet_protocol(sk);
+
+		if (protocol == IPPROTO_UDP)
+			udp_call(sk);
+		if (protocol != IPPROTO_TCP)
 			return 0;
 		c = data_conn(sk);
 	}

@@ -4,7 +4,9 @@
  * Four record families: TCP connection lifecycle (connect, accept, close), TCP health
  * (retransmit, reset), packet drops, and captured application bytes (one record per
  * read/write-like call on a plaintext TCP socket, or per SSL_read/SSL_write call), which
- * user space reassembles into HTTP/1 and HTTP/2 (gRPC) exchanges.
+ * user space reassembles into HTTP/1 and HTTP/2 (gRPC) exchanges. UDP flows are no
+ * records: the kernel keeps them in two tables (net_udp_socks, net_udp_flows) that the
+ * sensor reads (observers/net_udp.c).
  */
 #ifndef TAPIO_NETWORK_H
 #define TAPIO_NETWORK_H
@@ -21,17 +23,23 @@
 #define NET_IOV_MAX 32		/* iovec entries copied per vectored call */
 #define NET_CLASSIFY_BYTES 16	/* bytes looked at to recognise a protocol */
 
+/* UDP flows and UDP sockets tracked by default (--net-udp-flows). */
+#define NET_UDP_FLOW_ENTRIES 10240
+/* Remote endpoints with a flow of their own, per socket. */
+#define NET_UDP_REMOTES 32
+
 /* Per-protocol sampling classes (sampling is 1 of N per class, then the rate limit). */
 enum net_class {
 	NET_CLASS_CONN = 0, /* connect, accept, close */
 	NET_CLASS_HEALTH,   /* retransmit, reset, drop */
 	NET_CLASS_HTTP,	    /* HTTP/1 requests (decided per request) */
 	NET_CLASS_GRPC,	    /* HTTP/2 connections (decided per connection) */
+	NET_CLASS_UDP,	    /* UDP flows (decided per flow, when it starts) */
 	NET_CLASS_COUNT,
 };
 
-/* Observer-specific counter slots. The last ones are written by the sensor itself: it
- * keeps its user-space losses in the same table so status shows them with the rest. */
+/* Observer-specific counter slots. The L7 ones are written by the sensor itself: it keeps
+ * its user-space losses in the same table so status shows them with the rest. */
 enum net_counter {
 	NET_CNT_CONN_FULL = TP_CNT_OBSERVER, /* connection table full: not tracked */
 	NET_CNT_LISTEN_FULL,		     /* listener table full: accepts lack an owner */
@@ -41,6 +49,7 @@ enum net_counter {
 	NET_CNT_L7_EVICTED,		     /* sensor: parser state evicted (table full) */
 	NET_CNT_L7_DESYNC,		     /* sensor: stream unparseable (gap, bad input) */
 	NET_CNT_L7_UNANSWERED,		     /* sensor: request dropped without a response */
+	NET_CNT_UDP_FULL, /* UDP datagrams not counted: flow or socket table full */
 	NET_CNT_COUNT_END,
 };
 
@@ -200,6 +209,50 @@ struct net_data_small {
 struct net_data_large {
 	struct net_data_event d;
 	char data[NET_DATA_LARGE];
+};
+
+/* ---- UDP flows ------------------------------------------------------------------------
+ * One flow per (socket, remote endpoint), for a socket's first NET_UDP_REMOTES remotes;
+ * datagrams with any further remote are summed in the socket's "other" flow (remote all
+ * zero, family 0). The kernel creates sockets and flows and counts into them; the sensor
+ * reads both tables, reports, and is the only one to delete entries. */
+
+/* Flow key: the socket (its cookie, never reused while the machine runs) and the remote. */
+struct net_udp_key {
+	__u64 cookie;
+	__u8 raddr[16]; /* v4: first 4 bytes */
+	__u16 rport;	/* host byte order */
+	__u8 family;	/* AF_INET, AF_INET6; 0 for the "other" flow */
+	__u8 pad[5];
+};
+
+#define NET_UDP_F_REPORT 0x1 /* admitted when it started (sampling, rate limit): reported */
+#define NET_UDP_F_OTHER 0x2  /* the socket's remotes beyond NET_UDP_REMOTES, summed */
+#define NET_UDP_F_KERNEL 0x4 /* a kernel socket (a tunnel's): no close is ever seen */
+
+/* Counts of one flow. Packets count GSO/GRO segments; bytes are UDP payload. */
+struct net_udp_flow {
+	__u64 first_ns; /* first datagram seen (CLOCK_MONOTONIC) */
+	__u64 last_ns;
+	__u64 tx_packets;
+	__u64 tx_bytes;
+	__u64 rx_packets;
+	__u64 rx_bytes;
+	__u8 laddr[16]; /* the local address of the first datagram */
+	__u16 lport;
+	__u8 family; /* of laddr */
+	__u8 flags;  /* NET_UDP_F_* */
+	__u32 pad;
+};
+
+/* One UDP socket with flows (key: its cookie). */
+struct net_udp_sock {
+	struct net_owner owner; /* pid 0: not known (yet) */
+	__u64 closed_ns;	/* 0 while open */
+	__u32 netns;
+	__u32 remotes; /* flows of its own it was given (at most NET_UDP_REMOTES) */
+	__u8 flags;    /* NET_UDP_F_KERNEL */
+	__u8 pad[7];
 };
 
 #endif

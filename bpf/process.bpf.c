@@ -9,6 +9,7 @@
 #include "process.h"
 #define TP_SCRATCH_SIZE sizeof(struct proc_exec_event)
 #include "tapio_common.bpf.h"
+#include "tapio_task.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -70,34 +71,13 @@ static __always_inline void read_cgroup_names(struct task_struct *task, struct p
 				    BPF_CORE_READ(kn, name));
 }
 
-/* 5.4 and older: kernfs_node.id was a union of {ino, generation} and a u64. */
-union kernfs_node_id___pre55 {
-	__u64 id;
-} __attribute__((preserve_access_index));
-
-struct kernfs_node___pre55 {
-	union kernfs_node_id___pre55 id;
-} __attribute__((preserve_access_index));
-
-/* The task's cgroup v2 id, as bpf_get_current_cgroup_id() would give it for `task`. */
-static __always_inline __u64 task_cgroup_id(struct task_struct *task)
-{
-	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
-
-	if (!kn)
-		return 0;
-	if (bpf_core_type_exists(union kernfs_node_id___pre55))
-		return BPF_CORE_READ((struct kernfs_node___pre55 *)kn, id.id);
-	return BPF_CORE_READ(kn, id);
-}
-
 static __always_inline void fill_info(struct proc_info *info, struct task_struct *task)
 {
 	info->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	info->uid = BPF_CORE_READ(task, cred, uid.val);
 	info->gid = BPF_CORE_READ(task, cred, gid.val);
 	info->start_ns = BPF_CORE_READ(task, group_leader, start_time);
-	info->cgroup_id = task_cgroup_id(task);
+	info->cgroup_id = tp_task_cgroup_id(task);
 	BPF_CORE_READ_STR_INTO(&info->comm, task, comm);
 }
 

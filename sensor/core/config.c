@@ -337,7 +337,8 @@ static int set_dns_threshold(struct config *c, const char *v, enum source src, c
 	return set_u32(&c->dns_sample_threshold, "dns-sample-threshold", v, 0, 10000000, err, len);
 }
 
-const char *const config_net_classes[CONFIG_NET_CLASSES] = {"connection", "health", "http", "grpc"};
+const char *const config_net_classes[CONFIG_NET_CLASSES] = {"connection", "health", "http", "grpc",
+							    "udp"};
 
 /* CLASS=N: 1-of-N sampling of one class of network events. */
 static int set_net_sample(struct config *c, const char *v, enum source src, char *err, size_t len)
@@ -357,8 +358,20 @@ static int set_net_sample(struct config *c, const char *v, enum source src, char
 	}
 	return errmsg(err, len,
 		      "--net-sample %s: expected CLASS=N, CLASS one of connection, health, http, "
-		      "grpc",
+		      "grpc, udp",
 		      v);
+}
+
+static int set_net_udp_flush(struct config *c, const char *v, enum source src, char *err,
+			     size_t len)
+{
+	return set_u32(&c->net_udp_flush_s, "net-udp-flush", v, 1, 3600, err, len);
+}
+
+static int set_net_udp_flows(struct config *c, const char *v, enum source src, char *err,
+			     size_t len)
+{
+	return set_u32(&c->net_udp_flows, "net-udp-flows", v, 1, 1048576, err, len);
 }
 
 static int set_loglevel(struct config *c, const char *v, enum source src, char *err, size_t len)
@@ -557,8 +570,17 @@ static const struct option_def options[] = {
 	 set_dns_threshold},
 	{"net-sample", "CLASS=N",
 	 "network: keep 1 of N connection (connect/accept/close), health (retransmit/reset/drop), "
-	 "http (requests) or grpc (connections) events, before --rate (default 1: all)",
+	 "http (requests), grpc (connections) or udp (flows) events, before --rate (default 1: "
+	 "all)",
 	 set_net_sample},
+	{"net-udp-flush", "SECS",
+	 "network: summary of each UDP flow of an open socket every SECS while it exchanges "
+	 "datagrams; a closed socket's flows are summed up at once (default 30)",
+	 set_net_udp_flush},
+	{"net-udp-flows", "N",
+	 "network: UDP flows, and UDP sockets, the kernel tracks; datagrams of flows beyond are "
+	 "counted as lost (udp_table_full) (default 10240)",
+	 set_net_udp_flows},
 	{"log-level", "LEVEL", "error, warn, info or debug (default info)", set_loglevel},
 	{"self-test", NULL,
 	 "preflight: start every observer the kernel supports, cause an event for each, check "
@@ -599,6 +621,8 @@ void config_init(struct config *c)
 	c->dns_sample_threshold = 250;
 	for (int i = 0; i < CONFIG_NET_CLASSES; i++)
 		c->net_sample[i] = 1;
+	c->net_udp_flush_s = 30;
+	c->net_udp_flows = 10240;
 	c->log_level = LOG_INFO;
 	for (int i = 0; i < CONFIG_MAX_OBSERVERS; i++) {
 		c->obs[i].enabled = 1;

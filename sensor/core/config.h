@@ -16,7 +16,7 @@
 #define CONFIG_MAX_LISTENERS 8
 #define CONFIG_MAX_OBSERVERS 16
 #define CONFIG_MAX_MEM_TRACK 16
-#define CONFIG_NET_CLASSES 4
+#define CONFIG_NET_CLASSES 5
 #define CONFIG_MAX_DNS_PORTS 16
 
 #define CONFIG_DEFAULT_TCP "127.0.0.1:50051"
@@ -63,8 +63,12 @@ struct config {
 	uint32_t dns_timeout_ms;       /* a query unanswered this long is reported */
 	uint32_t dns_sample_threshold; /* new queries/s above which 1:N sampling applies */
 	/* network observer (observers/network.c): keep 1 of N per class, in the order of
-	 * config_net_classes (connection, health, http, grpc) */
+	 * config_net_classes (connection, health, http, grpc, udp) */
 	uint32_t net_sample[CONFIG_NET_CLASSES];
+	/* UDP flows: summaries of an open socket's flows every SECS; flows (and UDP
+	 * sockets) the kernel tracks */
+	uint32_t net_udp_flush_s;
+	uint32_t net_udp_flows;
 	int log_level; /* enum log_level */
 	int force_perfbuf;
 	int self_test;

@@ -25,7 +25,7 @@ struct sensor;
 struct observer;
 struct features;
 
-#define OBSERVER_MAX_LINKS 16
+#define OBSERVER_MAX_LINKS 24
 
 struct observer_ops {
 	const char *name;	 /* "process": flag and filter name */

@@ -8,20 +8,18 @@
  * observers/dns_selftest.c.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "core/cgroup2.h"
 #include "core/features.h"
 #include "core/log.h"
 #include "core/sensor.h"
-#include "enrich/procfs.h"
 #include "observers/dns_decode.h"
 #include "observers/dns_obs.h"
 #include "dns.skel.h"
@@ -33,57 +31,6 @@ _Static_assert(CONFIG_MAX_DNS_PORTS == DNS_MAX_PORTS, "--dns-ports fits the BPF 
 static struct dns_bpf *skel_of(struct observer *o)
 {
 	return o->skel;
-}
-
-/* A mount of cgroup2 made only to get an fd of its root: the mount is gone again before
- * this returns, the fd (and the programs attached through it) stay valid. */
-static int cgroup_root_private(struct observer *o)
-{
-	static const char *const bases[] = {"/run/tapio-cgroup2.XXXXXX",
-					    "/tmp/tapio-cgroup2.XXXXXX"};
-	char dir[64];
-	int fd = -1, err = ENOENT;
-
-	for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]) && fd < 0; i++) {
-		snprintf(dir, sizeof(dir), "%s", bases[i]);
-		if (!mkdtemp(dir)) {
-			err = errno;
-			continue;
-		}
-		if (mount("cgroup2", dir, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
-			fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			err = errno;
-			umount2(dir, MNT_DETACH);
-		} else {
-			err = errno;
-		}
-		rmdir(dir);
-	}
-	if (fd < 0) {
-		observer_skip(o, "dns_egress, dns_ingress",
-			      "cgroup v2 is not mounted and mounting it failed: %s", strerror(err));
-		return -err;
-	}
-	log_info("dns: cgroup v2 is not mounted: attaching to its root through a private "
-		 "mount (already removed)");
-	return fd;
-}
-
-/* The root of the cgroup v2 hierarchy: /sys/fs/cgroup on a v2 host,
- * /sys/fs/cgroup/unified on a hybrid one. Its programs run for every socket. */
-static int cgroup_root_open(struct observer *o)
-{
-	char dir[256];
-	int fd;
-
-	if (procfs_unified_mount("/", dir, sizeof(dir)) == 0) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd >= 0) {
-			log_info("dns: attaching to the cgroup v2 root %s", dir);
-			return fd;
-		}
-	}
-	return cgroup_root_private(o);
 }
 
 /* The meter is a token bucket like the rate limit's, split over the CPUs. Threshold 0:
@@ -138,7 +85,7 @@ static int dns_open(struct observer *o, const struct features *f)
 	d->st.udp_fd = d->st.server_fd = -1;
 	d->st.listen_fd = d->st.conn_fd = d->st.tcp_fd = -1;
 	d->timeout_ns = (uint64_t)o->sensor->cfg->dns_timeout_ms * 1000000ULL;
-	d->cgroup_fd = cgroup_root_open(o);
+	d->cgroup_fd = cgroup2_root_open(o, "dns_egress, dns_ingress");
 	if (d->cgroup_fd < 0) {
 		err = d->cgroup_fd;
 		free(d);

@@ -221,6 +221,9 @@ static int view_of(const pb_event *ev, struct view *v)
 		v->has_latency = 1;
 		v->latency = ev->grpc->latency_ns;
 		return 1;
+	case PB_PAYLOAD(UDP_FLOW):
+		endpoints(v, ev->udp_flow->local, ev->udp_flow->remote, NP_UDP);
+		return 1;
 	default:
 		return 0;
 	}

@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/selftest.h"
 #include "core/sensor.h"
 
-enum { V_CLIENT, V_SERVER, V_CLOSED, V_SEEN };
+enum { V_CLIENT, V_SERVER, V_CLOSED, V_SEEN, V_UDP_CLIENT, V_UDP_SERVER };
 
 #define SEEN_CONNECT 0x01
 #define SEEN_ACCEPT 0x02
@@ -22,7 +23,15 @@ enum { V_CLIENT, V_SERVER, V_CLOSED, V_SEEN };
 #define SEEN_HTTP_SERVER 0x10
 #define SEEN_RESET 0x20
 #define SEEN_DROP 0x40
-#define SEEN_ALL 0x7f
+#define SEEN_UDP_CLIENT 0x80
+#define SEEN_UDP_SERVER 0x100
+#define SEEN_ALL 0x1ff
+
+/* The UDP exchange: requests of one size out, replies of another back. */
+#define UDP_REQUESTS 3
+#define UDP_REQUEST_BYTES 100
+#define UDP_REPLIES 2
+#define UDP_REPLY_BYTES 40
 
 static const char request[] = "GET /tapio-selftest?x=1 HTTP/1.1\r\nHost: tapio-selftest\r\n\r\n";
 static const char response[] = "HTTP/1.1 204 No Content\r\nServer: tapio\r\n\r\n";
@@ -115,6 +124,57 @@ static int refused(struct selftest_case *c)
 	return 0;
 }
 
+static int udp_socket(struct sockaddr_in *a)
+{
+	socklen_t n = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)a, sizeof(*a)) < 0 ||
+			getsockname(fd, (struct sockaddr *)a, &n) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* n datagrams of `size` bytes from one socket to the other, each read at once: loopback
+ * delivers within sendto(), and nothing here may block the loop. */
+static int udp_send(int from, int to, const struct sockaddr_in *dst, int n, size_t size)
+{
+	char buf[UDP_REQUEST_BYTES];
+
+	memset(buf, 'u', sizeof(buf));
+	for (int i = 0; i < n; i++)
+		if (sendto(from, buf, size, 0, (const struct sockaddr *)dst, sizeof(*dst)) !=
+			    (ssize_t)size ||
+		    recv(to, buf, sizeof(buf), MSG_DONTWAIT) != (ssize_t)size)
+			return -1;
+	return 0;
+}
+
+/* Requests and replies between two UDP sockets, both closed after: each has one flow. */
+static int udp_exchange(struct selftest_case *c)
+{
+	struct sockaddr_in ca, sa;
+	int cl = udp_socket(&ca), sv = udp_socket(&sa), rc = -1;
+
+	if (cl >= 0 && sv >= 0) {
+		c->v[V_UDP_CLIENT] = ntohs(ca.sin_port);
+		c->v[V_UDP_SERVER] = ntohs(sa.sin_port);
+		if (udp_send(cl, sv, &sa, UDP_REQUESTS, UDP_REQUEST_BYTES) == 0 &&
+		    udp_send(sv, cl, &ca, UDP_REPLIES, UDP_REPLY_BYTES) == 0)
+			rc = 0;
+	}
+	if (cl >= 0)
+		close(cl);
+	if (sv >= 0)
+		close(sv);
+	return rc;
+}
+
 /* Refused connects again every second until the case is done. A perf buffer (the
  * fallback before 5.8) has been seen to leave samples unannounced until the next one
  * arrives: fresh samples make what is waiting readable. */
@@ -146,6 +206,8 @@ void net_selftest_start(struct observer *o, struct selftest_case *c)
 		return selftest_fail(c, "loopback HTTP exchange: %s", strerror(errno));
 	if (refused(c) < 0)
 		return selftest_fail(c, "connect to a closed port: %s", strerror(errno));
+	if (udp_exchange(c) < 0)
+		return selftest_fail(c, "loopback UDP exchange: %s", strerror(errno));
 	if (uv_timer_init(&o->sensor->loop, &nudge) == 0) {
 		nudge_open = 1;
 		nudge.data = c;
@@ -251,11 +313,56 @@ static unsigned check_refused(struct selftest_case *c, const pb_event *ev)
 	return 0;
 }
 
+/* The inode of this process's network namespace: what the kernel side reads from the
+ * socket through CO-RE. */
+static uint64_t own_netns(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) == 0 ? st.st_ino : 0;
+}
+
+/* The final summary of one side's flow: exact datagrams and bytes both ways, and the
+ * socket's network namespace. */
+static unsigned check_udp(struct selftest_case *c, const pb_event *ev)
+{
+	const Tapio__Sensor__V1__UdpFlow *u = ev->udp_flow;
+	uint64_t cl = c->v[V_UDP_CLIENT], sv = c->v[V_UDP_SERVER];
+	int client = ports(u->local, u->remote, cl, sv);
+	uint64_t out = client ? UDP_REQUESTS : UDP_REPLIES,
+		 in = client ? UDP_REPLIES : UDP_REQUESTS;
+	uint64_t out_size = client ? UDP_REQUEST_BYTES : UDP_REPLY_BYTES;
+	uint64_t in_size = client ? UDP_REPLY_BYTES : UDP_REQUEST_BYTES;
+
+	if (!client && !ports(u->local, u->remote, sv, cl))
+		return 0;
+	if (u->report != TAPIO__SENSOR__V1__UDP_FLOW_REPORT__UDP_FLOW_REPORT_CLOSED)
+		return 0;
+	if (!mine(ev) || !u->owner_known || u->netns != own_netns() || u->packets_sent != out ||
+	    u->bytes_sent != out * out_size || u->packets_received != in ||
+	    u->bytes_received != in * in_size)
+		return selftest_fail(c,
+				     "udp %s: pid %u, netns %u (expected %llu), sent %llu/%llu "
+				     "bytes, received %llu/%llu (expected %llu/%llu, %llu/%llu)",
+				     client ? "client" : "server",
+				     ev->process ? ev->process->pid : 0, u->netns,
+				     (unsigned long long)own_netns(),
+				     (unsigned long long)u->packets_sent,
+				     (unsigned long long)u->bytes_sent,
+				     (unsigned long long)u->packets_received,
+				     (unsigned long long)u->bytes_received, (unsigned long long)out,
+				     (unsigned long long)(out * out_size), (unsigned long long)in,
+				     (unsigned long long)(in * in_size)),
+		       0;
+	return client ? SEEN_UDP_CLIENT : SEEN_UDP_SERVER;
+}
+
 /* What is still missing, shown if the case times out. */
 static void progress(struct selftest_case *c)
 {
-	static const char *const names[] = {"connect",	   "accept", "close", "http client",
-					    "http server", "reset",  "drop"};
+	static const char *const names[] = {"connect",	   "accept",	  "close",
+					    "http client", "http server", "reset",
+					    "drop",	   "udp client",  "udp server"};
 	size_t n = 0;
 
 	n += (size_t)snprintf(c->detail, sizeof(c->detail), "still missing:");
@@ -275,6 +382,8 @@ void net_selftest_event(struct observer *o, struct selftest_case *c, const pb_ev
 		seen = check_conn(c, ev);
 	else if (ev->payload_case == PB_PAYLOAD(HTTP))
 		seen = check_http(c, ev);
+	else if (ev->payload_case == PB_PAYLOAD(UDP_FLOW))
+		seen = check_udp(c, ev);
 	else
 		seen = check_refused(c, ev);
 	c->v[V_SEEN] |= seen;
@@ -283,7 +392,9 @@ void net_selftest_event(struct observer *o, struct selftest_case *c, const pb_ev
 	if (c->v[V_SEEN] == SEEN_ALL)
 		selftest_pass(c,
 			      "connect, accept, close (bytes %zu/%zu), HTTP GET 204 both sides, "
-			      "reset and dropped SYN on refused port %llu",
+			      "reset and dropped SYN on refused port %llu, UDP flows both sides "
+			      "(%d x %d bytes out, %d x %d back)",
 			      sizeof(request) - 1, sizeof(response) - 1,
-			      (unsigned long long)c->v[V_CLOSED]);
+			      (unsigned long long)c->v[V_CLOSED], UDP_REQUESTS, UDP_REQUEST_BYTES,
+			      UDP_REPLIES, UDP_REPLY_BYTES);
 }

@@ -1,13 +1,14 @@
 /* network.c - the network observer (bpf/network.bpf.c): TCP connections (connect,
  * accept, close with bytes and RTT), TCP health (retransmits, resets), packet drops with
- * the kernel's reason, and HTTP/1 and HTTP/2 (gRPC) exchanges from the bytes of plaintext
- * sockets and of OpenSSL sessions.
+ * the kernel's reason, UDP flows, and HTTP/1 and HTTP/2 (gRPC) exchanges from the bytes
+ * of plaintext sockets and of OpenSSL sessions.
  *
  * Owns the skeleton and its libssl uprobe attachments, the decoding of the kernel's
  * records into events, the parser table (net_l7.c) and the drop reason names
- * (net_reasons.c). The sensor's own losses (parser table evictions, streams it could not
- * decode, requests left unanswered) are written to the observer's counter slots so that
- * status reports them beside the kernel's.
+ * (net_reasons.c); UDP flows are net_udp_obs.c and net_udp.c. The sensor's own losses
+ * (parser table evictions, streams it could not decode, requests left unanswered) are
+ * written to the observer's counter slots so that status reports them beside the
+ * kernel's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,8 +30,10 @@
 #include "network.h"
 #include "network.skel.h"
 #include "observers/net_l7.h"
+#include "observers/net_pb.h"
 #include "observers/net_reasons.h"
 #include "observers/net_tls.h"
+#include "observers/net_udp_obs.h"
 #include "observers/net_selftest.h"
 
 typedef Tapio__Sensor__V1__Endpoint pb_endpoint;
@@ -45,6 +48,7 @@ struct net_priv {
 	struct net_l7 *l7;
 	struct net_reasons reasons;
 	struct net_l7_stats flushed; /* last values written to the counter slots */
+	struct net_udp_obs *udp;     /* NULL: no UDP flows on this kernel */
 	char libssl[PATH_MAX];
 };
 
@@ -56,30 +60,6 @@ static struct network_bpf *skel_of(struct observer *o)
 static struct net_priv *priv_of(struct observer *o)
 {
 	return o->priv;
-}
-
-/* ---- endpoints --------------------------------------------------------------------- */
-
-struct ep_buf {
-	pb_endpoint pb;
-	char ip[INET6_ADDRSTRLEN];
-};
-
-static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-/* A v4-mapped address of a dual-stack socket is shown as the IPv4 address it is. */
-static pb_endpoint *endpoint(struct ep_buf *b, uint16_t family, const uint8_t *addr, uint16_t port)
-{
-	tapio__sensor__v1__endpoint__init(&b->pb);
-	if (family == AF_INET6 && !memcmp(addr, v4_mapped, sizeof(v4_mapped))) {
-		family = AF_INET;
-		addr += sizeof(v4_mapped);
-	}
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, b->ip, sizeof(b->ip)))
-		b->ip[0] = 0;
-	b->pb.ip = b->ip;
-	b->pb.port = port;
-	return &b->pb;
 }
 
 /* ---- connection records ------------------------------------------------------------ */
@@ -102,7 +82,7 @@ static int decode_conn(struct observer *o, const struct net_conn_event *e)
 {
 	struct event_ctx c;
 	pb_tcp_conn x = TAPIO__SENSOR__V1__TCP_CONNECTION__INIT;
-	struct ep_buf l, r;
+	struct net_ep_buf l, r;
 	int type = e->h.type == TP_EV_NET_CONNECT  ? PB_TYPE(NETWORK_CONNECT)
 		   : e->h.type == TP_EV_NET_ACCEPT ? PB_TYPE(NETWORK_ACCEPT)
 						   : PB_TYPE(NETWORK_CLOSE);
@@ -110,8 +90,8 @@ static int decode_conn(struct observer *o, const struct net_conn_event *e)
 	if (e->h.type == TP_EV_NET_CLOSE)
 		net_l7_close(priv_of(o)->l7, e->sk, e->h.ts_ns);
 	event_begin(&c, o, &e->h, type);
-	x.local = endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
-	x.remote = endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
+	x.local = net_endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
+	x.remote = net_endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
 	x.direction = pb_direction(e->direction);
 	x.netns = e->netns;
 	x.handshake_ns = e->handshake_ns;
@@ -131,14 +111,14 @@ static int decode_conn(struct observer *o, const struct net_conn_event *e)
 static int decode_tcp(struct observer *o, const struct net_tcp_event *e)
 {
 	struct event_ctx c;
-	struct ep_buf l, r;
+	struct net_ep_buf l, r;
 
 	if (e->h.type == TP_EV_NET_RETRANSMIT) {
 		pb_retransmit x = TAPIO__SENSOR__V1__TCP_RETRANSMIT__INIT;
 
 		event_begin(&c, o, &e->h, PB_TYPE(NETWORK_RETRANSMIT));
-		x.local = endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
-		x.remote = endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
+		x.local = net_endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
+		x.remote = net_endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
 		x.state = pb_state(e->state);
 		x.direction = pb_direction(e->direction);
 		x.netns = e->netns;
@@ -151,8 +131,8 @@ static int decode_tcp(struct observer *o, const struct net_tcp_event *e)
 	pb_reset x = TAPIO__SENSOR__V1__TCP_RESET__INIT;
 
 	event_begin(&c, o, &e->h, PB_TYPE(NETWORK_RESET));
-	x.local = endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
-	x.remote = endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
+	x.local = net_endpoint(&l, e->ep.family, e->ep.laddr, e->ep.lport);
+	x.remote = net_endpoint(&r, e->ep.family, e->ep.raddr, e->ep.rport);
 	x.origin = e->kind == NET_RESET_SENT
 			   ? TAPIO__SENSOR__V1__RESET_ORIGIN__RESET_ORIGIN_SENT
 			   : TAPIO__SENSOR__V1__RESET_ORIGIN__RESET_ORIGIN_RECEIVED;
@@ -170,12 +150,12 @@ static int decode_drop(struct observer *o, const struct net_drop_event *e)
 {
 	struct event_ctx c;
 	pb_drop x = TAPIO__SENSOR__V1__PACKET_DROP__INIT;
-	struct ep_buf s, d;
+	struct net_ep_buf s, d;
 	const char *name = NULL;
 
 	event_begin(&c, o, &e->h, PB_TYPE(NETWORK_DROP));
-	x.source = endpoint(&s, e->ep.family, e->ep.laddr, e->ep.lport);
-	x.destination = endpoint(&d, e->ep.family, e->ep.raddr, e->ep.rport);
+	x.source = net_endpoint(&s, e->ep.family, e->ep.laddr, e->ep.lport);
+	x.destination = net_endpoint(&d, e->ep.family, e->ep.raddr, e->ep.rport);
 	x.ip_protocol = e->ep.protocol;
 	x.reason_available = e->reason_known;
 	if (e->reason_known) {
@@ -235,8 +215,8 @@ static const char *version_name(int v)
 }
 
 static void emit_grpc(struct event_ctx *c, const struct net_l7_conn *conn,
-		      const struct net_exchange *x, struct l7_strings *s, struct ep_buf *l,
-		      struct ep_buf *r)
+		      const struct net_exchange *x, struct l7_strings *s, struct net_ep_buf *l,
+		      struct net_ep_buf *r)
 {
 	pb_grpc g = TAPIO__SENSOR__V1__GRPC_CALL__INIT;
 
@@ -254,8 +234,8 @@ static void emit_grpc(struct event_ctx *c, const struct net_l7_conn *conn,
 	g.reset = x->reset;
 	g.role = pb_role(conn->role);
 	g.tls = conn->tls;
-	g.local = endpoint(l, conn->ep.family, conn->ep.laddr, conn->ep.lport);
-	g.remote = endpoint(r, conn->ep.family, conn->ep.raddr, conn->ep.rport);
+	g.local = net_endpoint(l, conn->ep.family, conn->ep.laddr, conn->ep.lport);
+	g.remote = net_endpoint(r, conn->ep.family, conn->ep.raddr, conn->ep.rport);
 	c->ev.payload_case = PB_PAYLOAD(GRPC);
 	c->ev.grpc = &g;
 	event_publish(c);
@@ -266,7 +246,7 @@ static void emit_exchange(void *ctx, const struct net_l7_conn *conn, const struc
 	struct observer *o = ctx;
 	struct event_ctx c;
 	struct l7_strings s;
-	struct ep_buf l, r;
+	struct net_ep_buf l, r;
 	pb_http h = TAPIO__SENSOR__V1__HTTP_REQUEST__INIT;
 
 	scrub_copy(s.method, sizeof(s.method), x->method);
@@ -288,8 +268,8 @@ static void emit_exchange(void *ctx, const struct net_l7_conn *conn, const struc
 	h.version = (char *)version_name(x->version);
 	h.role = pb_role(conn->role);
 	h.tls = conn->tls;
-	h.local = endpoint(&l, conn->ep.family, conn->ep.laddr, conn->ep.lport);
-	h.remote = endpoint(&r, conn->ep.family, conn->ep.raddr, conn->ep.rport);
+	h.local = net_endpoint(&l, conn->ep.family, conn->ep.laddr, conn->ep.lport);
+	h.remote = net_endpoint(&r, conn->ep.family, conn->ep.raddr, conn->ep.rport);
 	c.ev.payload_case = PB_PAYLOAD(HTTP);
 	c.ev.http = &h;
 	event_publish(&c);
@@ -479,6 +459,7 @@ static int net_open(struct observer *o, const struct features *f)
 		disable_ssl(o, "no uprobes: ", features_detail(f, FEAT_UPROBE));
 	else if (net_tls_find_libssl("/", p->libssl, sizeof(p->libssl)) < 0)
 		disable_ssl(o, "no libssl.so.3 in the library directories", "");
+	p->udp = net_udp_obs_open(o, skel);
 	return 0;
 }
 
@@ -526,6 +507,8 @@ static int net_loaded(struct observer *o)
 		log_warn("network: drop reason names unavailable: %s", strerror(-n));
 	else if (n == 0)
 		log_info("network: this kernel gives no drop reasons (before 5.17)");
+	if (p->udp && (n = net_udp_obs_start(p->udp, skel_of(o))) != 0)
+		return n;
 	return attach_ssl(o);
 }
 
@@ -533,6 +516,8 @@ static void net_destroy(struct observer *o)
 {
 	struct net_priv *p = priv_of(o);
 
+	if (p)
+		net_udp_obs_free(p->udp); /* its timer reads the maps: stopped first */
 	network_bpf__destroy(skel_of(o));
 	net_selftest_stop();
 	if (p) {
@@ -545,7 +530,8 @@ static void net_destroy(struct observer *o)
 
 const struct observer_ops network_observer = {
 	.name = "network",
-	.description = "TCP connections and health, drops, HTTP/1 and gRPC (plaintext and OpenSSL)",
+	.description = "TCP connections and health, drops, UDP flows, HTTP/1 and gRPC (plaintext "
+		       "and OpenSSL)",
 	.proto_id = PB_OBSERVER(NETWORK),
 	.default_rate = 2000, /* the seed's network limit */
 	.default_sample = 1,
@@ -553,7 +539,7 @@ const struct observer_ops network_observer = {
 	.counter_names =
 		(const char *const[]){"conn_table_full", "listen_table_full", "call_state_full",
 				      "tls_socket_unknown", "capture_truncated", "l7_table_evicted",
-				      "l7_desync", "l7_unanswered", NULL},
+				      "l7_desync", "l7_unanswered", "udp_table_full", NULL},
 	.open = net_open,
 	.loaded = net_loaded,
 	.decode = net_decode,

@@ -16,6 +16,12 @@ anything but loopback.
     https-server DIR CERT KEY        the same over TLS (Python's ssl: OpenSSL)
     grpc-server                      python3-grpcio: tapio.test.Echo/Say (b"fail": NOT_FOUND)
     grpc-client PORT                 one call that succeeds, one that fails
+    udp-peer FAMILY [PORT]           a UDP socket on loopback; prints its port, then obeys
+                                     stdin lines "send N SIZE" (N datagrams of SIZE bytes to
+                                     PORT, or to the last sender), "recv N" (N datagrams),
+                                     each answered "ok"; closes at EOF or "close"
+    udp-many FAMILY PORT N SIZE      N sockets, one datagram of SIZE bytes each to PORT;
+                                     prints "done" when all are closed
 """
 
 import functools
@@ -160,6 +166,40 @@ def grpc_client(port):
     say("done")
 
 
+def udp_socket(family):
+    host, fam = loopback(family)
+    s = socket.socket(fam, socket.SOCK_DGRAM)
+    s.bind((host, 0))
+    return s, host
+
+
+def udp_peer(family, port=None):
+    s, host = udp_socket(family)
+    peer = (host, int(port)) if port else None
+    say(s.getsockname()[1])
+    for line in sys.stdin:
+        cmd = line.split()
+        if cmd[0] == "send":
+            for _ in range(int(cmd[1])):
+                s.sendto(b"u" * int(cmd[2]), peer)
+        elif cmd[0] == "recv":
+            for _ in range(int(cmd[1])):
+                _, peer = s.recvfrom(65536)
+        else:
+            break
+        say("ok")
+    s.close()
+
+
+def udp_many(family, port, n, size):
+    socks = [udp_socket(family) for _ in range(int(n))]
+    for s, host in socks:
+        s.sendto(b"m" * int(size), (host, int(port)))
+    for s, _ in socks:
+        s.close()
+    say("done")
+
+
 ROLES = {
     "tcp-server": tcp_server,
     "tcp-client": tcp_client,
@@ -171,6 +211,8 @@ ROLES = {
     "https-server": http_server,
     "grpc-server": grpc_server,
     "grpc-client": grpc_client,
+    "udp-peer": udp_peer,
+    "udp-many": udp_many,
 }
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ the test makes), the real kernel, the real sensor, events through the example cl
 Connections with exact ports, pids and byte counts (IPv4 and IPv6); HTTP from curl to
 Python's http.server, in plaintext and through OpenSSL (uprobes on libssl); a gRPC call
 between python3-grpcio peers; retransmissions caused by an nftables drop; a drop with
-its reason; resets; per-protocol sampling and the observer's counters in GetStatus."""
+its reason; resets; UDP flows per socket and remote (exact datagrams and bytes both ways,
+IPv4, IPv6, in a netns, periodic summaries of an open socket, the per-socket bound, a full
+table, sampling); per-protocol sampling and the observer's counters in GetStatus."""
 
 import os
 import select
@@ -13,7 +15,7 @@ import uuid
 
 import pytest
 
-from clients import EventClient, observer_status, status, wait_subscribers
+from clients import EventClient, observer_status, status, wait_subscribers, wait_until
 from sensor_fixture import Sensor, sensor_binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -303,6 +305,216 @@ def test_reset_sent_by_a_linger_zero_close_and_received_by_the_peer(events):
     assert close["tcpConnection"]["stateBeforeClose"] == "TCP_STATE_ESTABLISHED"
 
 
+def udp_flow(lport, rport, report=None):
+    """A UDP flow summary of the socket on lport with the remote on rport (None: the
+    socket's other remotes), of one kind of report (None: any)."""
+    def match(e):
+        u = e.get("udpFlow")
+        return of_type("UDP_FLOW")(e) and u["local"].get("port") == lport and \
+            u.get("remote", {}).get("port") == rport and \
+            (report is None or u["report"] == "UDP_FLOW_REPORT_" + report)
+    return match
+
+
+def exchange(sender, receiver, n, size):
+    """sender sends n datagrams of size bytes, receiver reads them (udp-peer roles)."""
+    sender.send(f"send {n} {size}")
+    assert sender.line() == "ok"
+    receiver.send(f"recv {n}")
+    assert receiver.line() == "ok"
+
+
+def close_peers(*peers):
+    for p in peers:
+        p.send("close")
+    for p in peers:
+        assert p.wait() == 0
+
+
+def counts(ev):
+    u = ev["udpFlow"]
+    return tuple(int(u.get(k, "0")) for k in ("packetsSent", "bytesSent", "packetsReceived",
+                                              "bytesReceived"))
+
+
+def udp_pair(events, family, netns=None, out=(5, 300), back=(3, 1200)):
+    """A client and a server socket exchange datagrams, then close; their last summaries."""
+    with Peer("udp-peer", family, netns=netns) as srv:
+        sport = int(srv.line())
+        with Peer("udp-peer", family, str(sport), netns=netns) as cli:
+            cport = int(cli.line())
+            exchange(cli, srv, *out)
+            exchange(srv, cli, *back)
+            close_peers(cli, srv)
+            c = events.wait_for(udp_flow(cport, sport, "CLOSED"))
+            s = events.wait_for(udp_flow(sport, cport, "CLOSED"))
+    return c, s, cli.pid, srv.pid
+
+
+@pytest.mark.parametrize("family,ip", [("4", "127.0.0.1"), ("6", "::1")], ids=["ipv4", "ipv6"])
+def test_udp_flows_of_both_sockets_with_exact_datagrams_bytes_endpoints_and_pids(events, family,
+                                                                                 ip):
+    c, s, cpid, spid = udp_pair(events, family)
+    for ev, pid in ((c, cpid), (s, spid)):
+        u = ev["udpFlow"]
+        assert ev["observer"] == "OBSERVER_NETWORK"
+        assert ev["process"]["pid"] == pid
+        assert ev["process"]["comm"].startswith("python3")
+        assert u["ownerKnown"] is True
+        assert u["local"]["ip"] == ip and u["remote"]["ip"] == ip
+        assert u["netns"] == os.stat("/proc/self/ns/net").st_ino
+        assert "otherRemotes" not in u and "kernelSocket" not in u
+        assert u["firstSeen"] <= u["lastSeen"]
+    assert counts(c) == (5, 1500, 3, 3600)
+    assert counts(s) == (3, 3600, 5, 1500)
+    assert c["udpFlow"]["socketCookie"] != s["udpFlow"]["socketCookie"]
+
+
+def test_udp_flows_in_a_network_namespace_carry_its_inode(events, netns):
+    inode = os.stat(f"/run/netns/{netns}").st_ino
+    c, s, cpid, spid = udp_pair(events, "4", netns=netns, out=(2, 10), back=(1, 7))
+    assert counts(c) == (2, 20, 1, 7)
+    assert counts(s) == (1, 7, 2, 20)
+    for ev, pid in ((c, cpid), (s, spid)):
+        assert ev["udpFlow"]["netns"] == inode
+        assert ev["process"]["pid"] == pid
+
+
+def test_udp_summaries_of_an_open_socket_every_flush_interval_then_the_last_at_close():
+    with Sensor("--observers", "network", "--rate", "network=0", "--net-udp-flush", "2") as s:
+        assert "a summary every 2 s while open" in s.log
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            with Peer("udp-peer", "4") as srv:
+                sport = int(srv.line())
+                with Peer("udp-peer", "4", str(sport)) as cli:
+                    cport = int(cli.line())
+                    exchange(cli, srv, 4, 100)
+                    exchange(srv, cli, 2, 20)
+                    early = [c.wait_for(udp_flow(cport, sport, "PERIODIC"), timeout=10),
+                             c.wait_for(udp_flow(sport, cport, "PERIODIC"), timeout=10)]
+                    exchange(cli, srv, 3, 10)
+                    close_peers(cli, srv)
+                    final = [c.wait_for(udp_flow(cport, sport, "CLOSED")),
+                             c.wait_for(udp_flow(sport, cport, "CLOSED"))]
+        assert s.stop() == 0, s.log
+    assert counts(early[0]) == (4, 400, 2, 40)
+    assert counts(early[1]) == (2, 40, 4, 400)
+    assert counts(final[0]) == (7, 430, 2, 40)
+    assert counts(final[1]) == (2, 40, 7, 430)
+    for e, f, pid in zip(early, final, (cli.pid, srv.pid)):
+        assert int(e["seq"]) < int(f["seq"])
+        assert e["udpFlow"]["firstSeen"] == f["udpFlow"]["firstSeen"]
+        assert e["udpFlow"]["lastSeen"] < f["udpFlow"]["lastSeen"]
+        assert e["process"]["pid"] == f["process"]["pid"] == pid
+
+
+def test_udp_flows_on_a_host_without_a_cgroup2_mount():
+    """Where only cgroup v1 is mounted the UDP programs attach through a private mount of
+    cgroup2 (as the DNS observer's do), gone again once they are attached."""
+    unmount = ("for m in $(awk '$3 == \"cgroup2\" {print $2}' /proc/self/mounts); do "
+               "umount \"$m\" || exit 1; done; exec \"$0\" \"$@\"")
+    with Sensor("--observers", "network", "--rate", "network=0",
+                wrapper=("unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                         unmount)) as s:
+        assert "network: cgroup v2 is not mounted: attaching to its root through a private " \
+            "mount" in s.log, s.log
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            cflow, sflow, _, _ = udp_pair(c, "4", out=(1, 10), back=(1, 5))
+        assert counts(cflow) == (1, 10, 1, 5) and counts(sflow) == (1, 5, 1, 10)
+        assert s.stop() == 0, s.log
+    assert "tapio-cgroup2" not in open("/proc/self/mounts").read()
+
+
+def udp_summaries_of(events, cookie, n, timeout=15):
+    """The CLOSED summaries of the socket with that cookie, once there are n."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [e for e in list(events.events) if of_type("UDP_FLOW")(e) and
+               e["udpFlow"]["socketCookie"] == cookie and
+               e["udpFlow"]["report"] == "UDP_FLOW_REPORT_CLOSED"]
+        if len(got) >= n or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def fan_in(clients, size):
+    """Each of `clients` sockets sends one datagram of size bytes to a server socket, which
+    reads them all and closes. Returns the server's port and pid."""
+    with Peer("udp-peer", "4") as srv:
+        sport = int(srv.line())
+        with Peer("udp-many", "4", str(sport), str(clients), str(size)) as many:
+            assert many.line() == "done"
+        srv.send(f"recv {clients}")
+        assert srv.line() == "ok"
+        close_peers(srv)
+    return sport, srv.pid
+
+
+def test_a_socket_with_more_remotes_than_its_bound_sums_the_rest_in_one_flow(events):
+    clients, size, bound = 40, 64, 32
+    sport, spid = fan_in(clients, size)
+    other = events.wait_for(udp_flow(sport, None, "CLOSED"))
+    flows = udp_summaries_of(events, other["udpFlow"]["socketCookie"], bound + 1)
+    own = [e for e in flows if "otherRemotes" not in e["udpFlow"]]
+    assert len(flows) == bound + 1 and len(own) == bound
+    assert len({e["udpFlow"]["remote"]["port"] for e in own}) == bound
+    for e in own:
+        assert counts(e) == (0, 0, 1, size)
+    u = other["udpFlow"]
+    assert u["otherRemotes"] is True and "remote" not in u
+    assert counts(other) == (0, 0, clients - bound, (clients - bound) * size)
+    for e in flows:
+        assert e["process"]["pid"] == spid and e["udpFlow"]["ownerKnown"] is True
+
+
+def udp_table_full(address):
+    net = observer_status(address, "network")
+    return next(x.value for x in net.counters if x.name == "udp_table_full")
+
+
+def test_a_full_udp_table_counts_the_datagrams_it_could_not_hold():
+    clients, size = 6, 32
+    # 4 socket entries and 4 flows: 2 clients and the server's flows with them are
+    # tracked; the other 4 clients' datagrams, sent and received, are not (other UDP
+    # traffic of the machine can only take more of the room).
+    lost = 2 * clients - 4
+    with Sensor("--observers", "network", "--rate", "network=0", "--net-udp-flows", "4") as s:
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            sport, _ = fan_in(clients, size)
+            wait_until(lambda: udp_table_full(s.address) >= lost, what=f"{lost} datagrams lost")
+            time.sleep(2.5)  # two sweeps: the summaries of what was tracked
+            ours = [e for e in c.events if of_type("UDP_FLOW")(e) and
+                    sport in (e["udpFlow"]["local"].get("port"),
+                              e["udpFlow"].get("remote", {}).get("port"))]
+        assert s.stop() == 0, s.log
+    assert len(ours) <= 4
+
+
+def test_udp_flow_sampling_is_counted_not_silent():
+    with Sensor("--observers", "network", "--rate", "network=0", "--net-udp-flush", "1",
+                "--net-sample", "udp=1000000") as s:
+        assert "network: udp events sampled 1 of 1000000" in s.log
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            before = observer_status(s.address, "network").sampled_out
+            with Peer("udp-peer", "4") as srv:
+                sport = int(srv.line())
+                with Peer("udp-peer", "4", str(sport)) as cli:
+                    cli.line()  # its port
+                    exchange(cli, srv, 2, 50)
+                    close_peers(cli, srv)
+            wait_until(lambda: observer_status(s.address, "network").sampled_out >= before + 2,
+                       what="two flows sampled out")
+            time.sleep(2.5)  # two sweeps after the close
+            assert not any(of_type("UDP_FLOW")(e) and sport in (
+                e["udpFlow"]["local"].get("port"), e["udpFlow"].get("remote", {}).get("port"))
+                for e in c.events)
+        assert s.stop() == 0, s.log
+
+
 def test_status_shows_attachments_and_the_observers_counters(sensor):
     st = status(sensor.address)
     net = next(o for o in st.observers if o.name == "network")
@@ -314,11 +526,13 @@ def test_status_shows_attachments_and_the_observers_counters(sensor):
     sys_progs = {"handle_sys_enter_btf", "handle_sys_exit_btf"} if btf else \
         {"handle_sys_enter", "handle_sys_exit"}
     assert {"handle_set_state", "handle_retransmit", "handle_receive_reset",
-            "handle_send_reset", "handle_kfree_skb", "ssl_read_ex_exit"} | sys_progs <= attached
+            "handle_send_reset", "handle_kfree_skb", "ssl_read_ex_exit", "udp_egress",
+            "udp_ingress", "udp_release"} | sys_progs <= attached
     assert not {"handle_sys_enter", "handle_sys_enter_btf"} - sys_progs & attached
     assert [c.name for c in net.counters] == [
         "conn_table_full", "listen_table_full", "call_state_full", "tls_socket_unknown",
-        "capture_truncated", "l7_table_evicted", "l7_desync", "l7_unanswered"]
+        "capture_truncated", "l7_table_evicted", "l7_desync", "l7_unanswered",
+        "udp_table_full"]
     assert net.emitted > 0 and net.decoded > 0
 
 
@@ -370,7 +584,7 @@ def test_bad_sampling_class_is_refused():
                        text=True, timeout=30)
     assert r.returncode == 2
     assert "--net-sample smtp=2: expected CLASS=N, CLASS one of connection, health, http, " \
-        "grpc" in r.stderr
+        "grpc, udp" in r.stderr
 
 
 def test_self_test_case_passes():
@@ -380,6 +594,7 @@ def test_self_test_case_passes():
     line = next(ln for ln in r.stdout.splitlines() if ln.startswith("network "))
     assert line.split()[1] == "PASS"
     assert "HTTP GET 204 both sides" in line
+    assert "UDP flows both sides (3 x 100 bytes out, 2 x 40 back)" in line
 
 
 def test_network_filter_fields_select_on_the_server(sensor, webroot):

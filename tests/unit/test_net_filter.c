@@ -16,6 +16,7 @@ struct net_ev {
 	Tapio__Sensor__V1__HttpRequest http;
 	Tapio__Sensor__V1__TcpConnection tcp;
 	Tapio__Sensor__V1__PacketDrop drop;
+	Tapio__Sensor__V1__UdpFlow udp;
 };
 
 static void endpoints(struct net_ev *n, char *lip, uint32_t lport, char *rip, uint32_t rport)
@@ -161,6 +162,35 @@ Test(net_filter, drops_by_ip_protocol_and_other_observers_never)
 	other.observer = PB_OBSERVER(PROCESS);
 	other.type = PB_TYPE(PROCESS_EXEC);
 	cr_assert_eq(match(&nf, &other), 0, "network fields never match a process event");
+}
+
+Test(net_filter, udp_flows_by_protocol_port_and_address_even_without_a_remote)
+{
+	pb_net_filter nf = TAPIO__SENSOR__V1__NETWORK_FILTER__INIT;
+	char *udp[] = {"udp"}, *tcp[] = {"tcp"}, *lo[] = {"127.0.0.0/8"}, *ten[] = {"10.0.0.0/8"};
+	uint32_t dns[] = {53}, local[] = {41000};
+	struct net_ev n;
+
+	endpoints(&n, "127.0.0.1", 41000, "10.0.0.53", 53);
+	tapio__sensor__v1__udp_flow__init(&n.udp);
+	n.udp.local = &n.local;
+	n.udp.remote = &n.remote;
+	n.ev.type = PB_TYPE(NETWORK_UDP_FLOW);
+	n.ev.payload_case = PB_PAYLOAD(UDP_FLOW);
+	n.ev.udp_flow = &n.udp;
+	nf.protocols = udp, nf.n_protocols = 1;
+	cr_assert_eq(match(&nf, &n.ev), 1);
+	nf.protocols = tcp;
+	cr_assert_eq(match(&nf, &n.ev), 0, "a UDP flow is protocol udp");
+	nf.n_protocols = 0;
+	nf.ports = dns, nf.n_ports = 1;
+	cr_assert_eq(match(&nf, &n.ev), 1, "the remote port");
+	nf.cidrs = ten, nf.n_cidrs = 1;
+	cr_assert_eq(match(&nf, &n.ev), 1);
+	n.udp.remote = NULL; /* the socket's other remotes, summed */
+	cr_assert_eq(match(&nf, &n.ev), 0, "no remote: neither its port nor its address");
+	nf.cidrs = lo, nf.ports = local;
+	cr_assert_eq(match(&nf, &n.ev), 1, "the local side still matches");
 }
 
 Test(net_filter, errors_name_the_field)

@@ -354,7 +354,7 @@ Test(net_config, net_sample_sets_one_class)
 	config_free(&c);
 	cr_assert_eq(parse(&c, bad_class, 3, err, sizeof(err)), CONFIG_ERROR);
 	cr_assert_str_eq(err, "--net-sample smtp=2: expected CLASS=N, CLASS one of connection, "
-			      "health, http, grpc");
+			      "health, http, grpc, udp");
 	config_free(&c);
 	cr_assert_eq(parse(&c, bad_n, 3, err, sizeof(err)), CONFIG_ERROR);
 	cr_assert_str_eq(err, "--net-sample http=0: expected N 1-1000000 (keep 1 of N)");
