@@ -3,7 +3,7 @@
  * One record is one DNS message of a client socket on this node: a query leaving it
  * (cgroup egress) or a response arriving at it (cgroup ingress), UDP or TCP, with the
  * first DNS_CAPTURE bytes of the message and its real length. The wire format is parsed
- * in user space (observers/dns_wire.c), never in the kernel.
+ * in user space (observers/dns/dns_wire.c), never in the kernel.
  */
 #ifndef TAPIO_DNS_H
 #define TAPIO_DNS_H

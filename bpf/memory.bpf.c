@@ -7,7 +7,7 @@
  * without that signal is a task the OOM killer let finish exiting, not a kill. From the
  * victim the record takes its memory (mm counters) and the chain of its memory cgroups
  * with usage and limit: which of them was at its limit tells a cgroup OOM from a
- * system-wide one (the sensor decides, see observers/mem_oom.c). OOM kills are not
+ * system-wide one (the sensor decides, see observers/memory/mem_oom.c). OOM kills are not
  * rate limited: the kernel serialises them and each one costs a process.
  *
  * Reclaim stalls: mm_vmscan_direct_reclaim_begin/end (the node ran low) and

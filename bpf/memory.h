@@ -1,5 +1,5 @@
 /* memory.h - records of the memory observer (bpf/memory.bpf.c), shared with
- * sensor/observers/memory.c.
+ * sensor/observers/memory/memory.c.
  *
  * Two records: an OOM kill (the victim, its memory, and the chain of memory cgroups from
  * the victim's up to the root, each with usage and limit as the kernel had them when

@@ -1,12 +1,12 @@
 /* network.h - records of the network observer (bpf/network.bpf.c), shared with
- * sensor/observers/network.c and its helpers (net_*.c).
+ * sensor/observers/network/network.c and its helpers (net_*.c).
  *
  * Four record families: TCP connection lifecycle (connect, accept, close), TCP health
  * (retransmit, reset), packet drops, and captured application bytes (one record per
  * read/write-like call on a plaintext TCP socket, or per SSL_read/SSL_write call), which
  * user space reassembles into HTTP/1 and HTTP/2 (gRPC) exchanges. UDP flows are no
  * records: the kernel keeps them in two tables (net_udp_socks, net_udp_flows) that the
- * sensor reads (observers/net_udp.c).
+ * sensor reads (observers/network/net_udp.c).
  */
 #ifndef TAPIO_NETWORK_H
 #define TAPIO_NETWORK_H

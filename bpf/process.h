@@ -1,5 +1,5 @@
 /* process.h - records of the process lifecycle observer (bpf/process.bpf.c), shared with
- * sensor/observers/process.c. */
+ * sensor/observers/process/process.c. */
 #ifndef TAPIO_PROCESS_H
 #define TAPIO_PROCESS_H
 

@@ -44,7 +44,7 @@ struct config {
 	uint32_t queue_size; /* default events per subscriber queue */
 	uint32_t max_subscribers;
 	uint32_t resume_ring; /* recent events retained for resuming streams */
-	/* memory observer (observers/memory.c) */
+	/* memory observer (observers/memory/memory.c) */
 	uint32_t mem_reclaim_min_us;	/* stream reclaim stalls at least this long */
 	uint32_t mem_psi_stall_us;	/* PSI trigger: stall within the window; 0 = none */
 	uint32_t mem_psi_window_us;	/* PSI trigger window */
@@ -57,12 +57,12 @@ struct config {
 	uint32_t mem_alloc_sample;	/* track 1 of N blocks (by address) */
 	uint32_t mem_report_interval_s; /* top allocation sites every SECS */
 	uint32_t mem_leak_window_s;	/* a site growing this long is a leak suspect */
-	/* dns observer (observers/dns.c) */
+	/* dns observer (observers/dns/dns.c) */
 	uint16_t dns_ports[CONFIG_MAX_DNS_PORTS]; /* server ports watched, host order */
 	int n_dns_ports;
 	uint32_t dns_timeout_ms;       /* a query unanswered this long is reported */
 	uint32_t dns_sample_threshold; /* new queries/s above which 1:N sampling applies */
-	/* network observer (observers/network.c): keep 1 of N per class, in the order of
+	/* network observer (observers/network/network.c): keep 1 of N per class, in the order of
 	 * config_net_classes (connection, health, http, grpc, udp) */
 	uint32_t net_sample[CONFIG_NET_CLASSES];
 	/* UDP flows: summaries of an open socket's flows every SECS; flows (and UDP

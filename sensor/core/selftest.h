@@ -28,7 +28,7 @@ struct selftest_case {
 #define SELFTEST_CHILD_NAME "tapio-selftest-child"
 /* With argv[1] "grow" it is the memory observer's OOM victim instead: it waits for a byte
  * on stdin (sent once it is in its memory cgroup), then allocates until killed
- * (observers/mem_selftest.c). */
+ * (observers/memory/mem_selftest.c). */
 int selftest_child_grow(void);
 
 /* Subscribes to the hub, starts every running observer's case, arms the timeout. */

@@ -5,8 +5,8 @@
  * matching never looks at the request again. */
 #include "core/errmsg.h"
 #include "hub/filter.h"
-#include "observers/dns_filter.h"
-#include "observers/net_filter.h"
+#include "observers/dns/dns_filter.h"
+#include "observers/network/net_filter.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -52,8 +52,8 @@ struct cfilter {
 	char **namespaces;
 	size_t n_namespaces;
 	struct slist comm, binary, pod_names;
-	struct dns_filter *dns; /* EventFilter.dns (observers/dns_filter.c) */
-	struct net_filter *net; /* EventFilter.network (observers/net_filter.c) */
+	struct dns_filter *dns; /* EventFilter.dns (observers/dns/dns_filter.c) */
+	struct net_filter *net; /* EventFilter.network (observers/network/net_filter.c) */
 };
 
 struct filter_set {

@@ -43,8 +43,8 @@
 #include "dns.h"
 #include "enrich/enrich.h"
 #include "hub/hub.h"
-#include "observers/dns_decode.h"
-#include "observers/dns_wire.h"
+#include "observers/dns/dns_decode.h"
+#include "observers/dns/dns_wire.h"
 
 extern const struct observer_ops dns_observer;
 

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "observers/dns_pair.h"
+#include "observers/dns/dns_pair.h"
 
 #define MS 1000000ull
 #define SEC 1000000000ull

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observers/dns_wire.h"
+#include "observers/dns/dns_wire.h"
 
 /* Real messages, captured with tcpdump -i lo while dig (bind9-dnsutils 9.x) queried a local
  * dnsmasq 2.90 on 127.0.0.77:5353 (test zone from --host-record, --cname, --mx-host,

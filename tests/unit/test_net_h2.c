@@ -13,7 +13,7 @@
 
 #include <nghttp2/nghttp2.h>
 
-#include "observers/net_h2.h"
+#include "observers/network/net_h2.h"
 
 #define MS 1000000ull
 #define MAX_SEEN 48

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "observers/net_http1.h"
+#include "observers/network/net_http1.h"
 
 #define MS 1000000ull
 #define MAX_SEEN 16

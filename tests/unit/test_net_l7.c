@@ -15,9 +15,9 @@
 #include <bpf/btf.h>
 
 #include "core/config.h"
-#include "observers/net_l7.h"
-#include "observers/net_reasons.h"
-#include "observers/net_tls.h"
+#include "observers/network/net_l7.h"
+#include "observers/network/net_reasons.h"
+#include "observers/network/net_tls.h"
 
 #define MS 1000000ull
 #define MAX_SEEN 16

@@ -11,7 +11,7 @@
 #include <bpf/bpf.h>
 
 #include "core/config.h"
-#include "observers/net_udp.h"
+#include "observers/network/net_udp.h"
 
 #define S 1000000000ULL /* one second, ns */
 #define FLUSH (30 * S)

@@ -1,0 +1,700 @@
+/* mem_alloc.c - see mem_alloc.h. */
+#include "observers/memory/mem_alloc.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/observer.h"
+#include "core/sensor.h"
+#include "core/utf8.h"
+#include "enrich/container.h"
+#include "memory.h"
+#include "observers/memory/mem_cgroups.h"
+#include "observers/memory/mem_symbols.h"
+#include "observers/memory/mem_trend.h"
+#include "observers/memory/memory_obs.h"
+
+#define PROBES 10
+
+struct site_hist {
+	int32_t stack_id;
+	uint64_t tick; /* last report tick it was sampled in */
+	uint64_t last_emit_ms;
+	int suspected;
+	struct mem_trend trend;
+};
+
+struct alloc_proc {
+	uint32_t pid;
+	uint64_t start_ticks;
+	uint64_t scan; /* last selection pass that saw it */
+	struct bpf_link *links[PROBES];
+	struct mem_sym *sym;
+	struct site_hist hist[MEM_ALLOC_HISTORY];
+	int n_hist;
+};
+
+/* A site of the mem_sites map, as a report ranks it. */
+struct site {
+	uint32_t pid;
+	int32_t stack_id;
+	struct mem_site_stat st;
+};
+
+struct mem_alloc {
+	struct observer *o;
+	struct mem_alloc_cfg cfg;
+	char root[MEM_PATH_MAX];
+	struct mem_alloc_bpf bpf;
+	struct alloc_proc *procs[MEM_ALLOC_MAX_PROCS];
+	int n_procs;
+	uint64_t scan, reports, last_report_ms;
+	int pid_only; /* every selector is pid:N: no /proc walk needed */
+	uint64_t untracked;
+	int warned;
+	uv_timer_t timer;
+	int timer_started;
+};
+
+/* ---- selection -------------------------------------------------------------------- */
+
+static int is_under(const char *path, const char *cg)
+{
+	size_t n = strlen(cg);
+
+	if (n == 1 && cg[0] == '/')
+		return path[0] == '/';
+	return !strncmp(path, cg, n) && (path[n] == 0 || path[n] == '/');
+}
+
+/* Whether any cgroup line of the process matches the container id prefix or path. */
+static int match_cgroups(const char *root, uint32_t pid, const char *container, const char *cgroup)
+{
+	char path[MEM_PATH_MAX + 64], rel[64], buf[8192];
+	struct container_ref ref;
+
+	snprintf(rel, sizeof(rel), "/proc/%u/cgroup", pid);
+	if (snprintf(path, sizeof(path), "%s%s", strcmp(root, "/") ? root : "", rel) >=
+		    (int)sizeof(path) ||
+	    mem_read_file(path, buf, sizeof(buf)) < 0)
+		return 0;
+	for (char *line = buf, *next; line && *line; line = next) {
+		char *p = strchr(line, ':');
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		p = p ? strchr(p + 1, ':') : NULL;
+		if (!p)
+			continue;
+		p++;
+		if (cgroup && is_under(p, cgroup))
+			return 1;
+		if (container && container_parse_cgroup_path(p, &ref) &&
+		    !strncmp(ref.id, container, strlen(container)))
+			return 1;
+	}
+	return 0;
+}
+
+int mem_alloc_match(const char *root, const char *sel, uint32_t pid)
+{
+	char path[MEM_PATH_MAX + 64];
+	struct stat st;
+
+	if (!strncmp(sel, "pid:", 4))
+		return strtoul(sel + 4, NULL, 10) == pid;
+	if (!strncmp(sel, "pidns:", 6)) {
+		snprintf(path, sizeof(path), "%s/proc/%u/ns/pid", strcmp(root, "/") ? root : "",
+			 pid);
+		return stat(path, &st) == 0 && (uint64_t)st.st_ino == strtoull(sel + 6, NULL, 10);
+	}
+	if (!strncmp(sel, "container:", 10))
+		return match_cgroups(root, pid, sel + 10, NULL);
+	if (!strncmp(sel, "cgroup:", 7))
+		return match_cgroups(root, pid, NULL, sel + 7);
+	return 0;
+}
+
+static int selected(const struct mem_alloc *a, uint32_t pid)
+{
+	for (int i = 0; i < a->cfg.n_selectors; i++)
+		if (mem_alloc_match(a->root, a->cfg.selectors[i], pid))
+			return 1;
+	return 0;
+}
+
+/* ---- attach and detach ------------------------------------------------------------ */
+
+/* The path of the libc the process mapped, as the process sees it. */
+static int find_libc(const char *root, uint32_t pid, char *out, size_t len)
+{
+	char path[MEM_PATH_MAX + 64], line[1024];
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/proc/%u/maps", strcmp(root, "/") ? root : "", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *file = strchr(line, '/'), *base, *nl;
+
+		if (!file)
+			continue;
+		if ((nl = strchr(file, '\n')))
+			*nl = 0;
+		base = strrchr(file, '/') + 1;
+		if (!strncmp(base, "libc.so", 7) ||
+		    (!strncmp(base, "libc-", 5) && strstr(base, ".so"))) {
+			snprintf(out, len, "%s", file);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+struct probe_def {
+	const char *func;
+	int ret;
+	size_t prog; /* offset in struct mem_alloc_bpf */
+};
+
+/* Frees and munmaps first: a block allocated while the rest attach is then never freed
+ * unseen. Returns before entries, so no entry waits for a return that is not there. */
+static const struct probe_def probes[PROBES] = {
+	{"free", 0, offsetof(struct mem_alloc_bpf, free)},
+	{"munmap", 0, offsetof(struct mem_alloc_bpf, munmap)},
+	{"malloc", 1, offsetof(struct mem_alloc_bpf, ret)},
+	{"calloc", 1, offsetof(struct mem_alloc_bpf, ret)},
+	{"realloc", 1, offsetof(struct mem_alloc_bpf, ret)},
+	{"mmap", 1, offsetof(struct mem_alloc_bpf, mmap_ret)},
+	{"malloc", 0, offsetof(struct mem_alloc_bpf, malloc)},
+	{"calloc", 0, offsetof(struct mem_alloc_bpf, calloc)},
+	{"realloc", 0, offsetof(struct mem_alloc_bpf, realloc)},
+	{"mmap", 0, offsetof(struct mem_alloc_bpf, mmap)},
+};
+
+static void detach(struct alloc_proc *p)
+{
+	for (int i = PROBES - 1; i >= 0; i--) {
+		bpf_link__destroy(p->links[i]);
+		p->links[i] = NULL;
+	}
+}
+
+static int attach(struct mem_alloc *a, struct alloc_proc *p)
+{
+	char libc[MEM_PATH_MAX], path[MEM_PATH_MAX + 64];
+
+	if (find_libc(a->root, p->pid, libc, sizeof(libc)) < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%u/root%s", p->pid, libc);
+	for (int i = 0; i < PROBES; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = probes[i].func,
+			    .retprobe = probes[i].ret);
+		struct bpf_program *prog =
+			*(struct bpf_program **)((char *)&a->bpf + probes[i].prog);
+
+		p->links[i] = bpf_program__attach_uprobe_opts(prog, (pid_t)p->pid, path, 0, &uo);
+		if (!p->links[i]) {
+			int err = -errno;
+
+			detach(p);
+			return err;
+		}
+	}
+	return 0;
+}
+
+struct id_list {
+	int32_t *v;
+	int n, cap;
+};
+
+static int id_push(struct id_list *l, int32_t id)
+{
+	int32_t *grown;
+
+	if (l->n == l->cap) {
+		grown = realloc(l->v, (l->cap * 2 + 64) * sizeof(*grown));
+		if (!grown)
+			return -1;
+		l->v = grown;
+		l->cap = l->cap * 2 + 64;
+	}
+	l->v[l->n++] = id;
+	return 0;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+	int32_t a = *(const int32_t *)x, b = *(const int32_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* The process's blocks. Keys are collected first: deleting during a walk restarts it. */
+static void purge_allocs(struct mem_alloc *a, uint32_t pid)
+{
+	struct mem_alloc_key k, *prev = NULL, *del = NULL, *grown;
+	int n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(a->bpf.allocs_fd, prev, &k) == 0) {
+		prev = &k;
+		if (k.pid != pid)
+			continue;
+		if (n == cap) {
+			grown = realloc(del, (cap * 2 + 64) * sizeof(*del));
+			if (!grown)
+				break;
+			del = grown;
+			cap = cap * 2 + 64;
+		}
+		del[n++] = k;
+	}
+	for (int i = 0; i < n; i++)
+		bpf_map_delete_elem(a->bpf.allocs_fd, &del[i]);
+	free(del);
+}
+
+/* The process's sites, and the stacks no other process's site uses. */
+static void purge_sites(struct mem_alloc *a, uint32_t pid)
+{
+	struct id_list mine = {0}, others = {0};
+	struct mem_site_key k, *prev = NULL;
+
+	while (bpf_map_get_next_key(a->bpf.sites_fd, prev, &k) == 0) {
+		prev = &k;
+		if (id_push(k.pid == pid ? &mine : &others, k.stack_id) < 0)
+			break;
+	}
+	if (others.n) /* qsort and bsearch want a real array even when empty */
+		qsort(others.v, others.n, sizeof(int32_t), cmp_id);
+	for (int i = 0; i < mine.n; i++) {
+		struct mem_site_key del = {.pid = pid, .stack_id = mine.v[i]};
+
+		bpf_map_delete_elem(a->bpf.sites_fd, &del);
+		if (mine.v[i] >= 0 && (!others.n || !bsearch(&mine.v[i], others.v, others.n,
+							     sizeof(int32_t), cmp_id)))
+			bpf_map_delete_elem(a->bpf.stacks_fd, &mine.v[i]);
+	}
+	free(mine.v);
+	free(others.v);
+}
+
+/* A process left tracking: its blocks, sites, and the stacks nobody else uses go. */
+static void purge(struct mem_alloc *a, uint32_t pid)
+{
+	purge_allocs(a, pid);
+	purge_sites(a, pid);
+}
+
+static void untrack(struct mem_alloc *a, int i)
+{
+	struct alloc_proc *p = a->procs[i];
+
+	detach(p);
+	purge(a, p->pid);
+	mem_sym_free(p->sym);
+	free(p);
+	a->procs[i] = a->procs[--a->n_procs];
+}
+
+static struct alloc_proc *find_proc(struct mem_alloc *a, uint32_t pid)
+{
+	for (int i = 0; i < a->n_procs; i++)
+		if (a->procs[i]->pid == pid)
+			return a->procs[i];
+	return NULL;
+}
+
+static void track(struct mem_alloc *a, uint32_t pid, uint64_t start)
+{
+	struct alloc_proc *p;
+	int err;
+
+	if (a->n_procs == MEM_ALLOC_MAX_PROCS) {
+		a->untracked++;
+		if (!a->warned++)
+			log_warn("memory: more than %d selected processes: pid %u and later ones "
+				 "are not tracked",
+				 MEM_ALLOC_MAX_PROCS, pid);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->pid = pid;
+	p->start_ticks = start;
+	p->scan = a->scan;
+	err = attach(a, p);
+	if (err) {
+		a->untracked++;
+		log_warn("memory: cannot track pid %u: %s", pid,
+			 err == -ENOENT ? "no libc mapped (static binary?)" : strerror(-err));
+		free(p);
+		return;
+	}
+	a->procs[a->n_procs++] = p;
+	log_info("memory: tracking allocations of pid %u", pid);
+}
+
+static void consider(struct mem_alloc *a, uint32_t pid)
+{
+	struct alloc_proc *p;
+	uint64_t rss, start;
+
+	if (pid == (uint32_t)getpid() || !selected(a, pid) ||
+	    mem_proc_stat(a->root, pid, 4096, &rss, &start) < 0)
+		return;
+	p = find_proc(a, pid);
+	if (p && p->start_ticks == start) {
+		p->scan = a->scan;
+		return;
+	}
+	if (!p)
+		track(a, pid, start);
+	/* A reused pid keeps the old entry unseen: it is untracked below, and the new
+	 * process is taken on the next pass. */
+}
+
+static void select_procs(struct mem_alloc *a)
+{
+	char path[MEM_PATH_MAX + 8];
+	struct dirent *d;
+	DIR *dp;
+
+	a->scan++;
+	if (a->pid_only) {
+		for (int i = 0; i < a->cfg.n_selectors; i++)
+			consider(a, (uint32_t)strtoul(a->cfg.selectors[i] + 4, NULL, 10));
+	} else {
+		snprintf(path, sizeof(path), "%s/proc", strcmp(a->root, "/") ? a->root : "");
+		dp = opendir(path);
+		while (dp && (d = readdir(dp))) {
+			char *end;
+			unsigned long pid = strtoul(d->d_name, &end, 10);
+
+			if (!*end && pid && pid <= UINT32_MAX)
+				consider(a, (uint32_t)pid);
+		}
+		if (dp)
+			closedir(dp);
+	}
+	for (int i = a->n_procs - 1; i >= 0; i--)
+		if (a->procs[i]->scan != a->scan)
+			untrack(a, i);
+}
+
+/* ---- reports ---------------------------------------------------------------------- */
+
+struct site_list {
+	struct site *v;
+	int n, cap;
+};
+
+static int site_push(struct site_list *l, const struct site *s)
+{
+	struct site *grown;
+
+	if (l->n == l->cap) {
+		grown = realloc(l->v, (l->cap * 2 + 64) * sizeof(*grown));
+		if (!grown)
+			return -1;
+		l->v = grown;
+		l->cap = l->cap * 2 + 64;
+	}
+	l->v[l->n++] = *s;
+	return 0;
+}
+
+static int by_pid_then_bytes(const void *x, const void *y)
+{
+	const struct site *a = x, *b = y;
+
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->st.bytes < b->st.bytes ? 1 : a->st.bytes > b->st.bytes ? -1 : 0;
+}
+
+static void read_sites(struct mem_alloc *a, struct site_list *l)
+{
+	struct mem_site_key k, *prev = NULL;
+	struct site s;
+
+	while (bpf_map_get_next_key(a->bpf.sites_fd, prev, &k) == 0) {
+		prev = &k;
+		if (bpf_map_lookup_elem(a->bpf.sites_fd, &k, &s.st) != 0 || !find_proc(a, k.pid))
+			continue;
+		s.pid = k.pid;
+		s.stack_id = k.stack_id;
+		if (site_push(l, &s) < 0)
+			break;
+	}
+	if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), by_pid_then_bytes);
+}
+
+/* Room for one site's protobuf, frames included. */
+struct site_pb {
+	pb_mem_site site;
+	pb_mem_frame frames[TP_MAX_STACK_DEPTH];
+	pb_mem_frame *frame_ptrs[TP_MAX_STACK_DEPTH];
+	struct mem_frame sym[TP_MAX_STACK_DEPTH];
+};
+
+static uint64_t scaled(const struct mem_alloc *a, int64_t v)
+{
+	return v > 0 ? (uint64_t)v * a->cfg.sample : 0;
+}
+
+static void fill_site(struct mem_alloc *a, struct alloc_proc *p, const struct site *s,
+		      struct site_pb *out)
+{
+	uint64_t ips[TP_MAX_STACK_DEPTH] = {0};
+	int n = 0;
+
+	tapio__sensor__v1__memory_allocation_site__init(&out->site);
+	out->site.outstanding_bytes = scaled(a, s->st.bytes);
+	out->site.outstanding_allocations = scaled(a, s->st.count);
+	out->site.allocated_bytes = scaled(a, (int64_t)s->st.total_bytes);
+	out->site.allocations = scaled(a, (int64_t)s->st.total_count);
+	if (s->stack_id >= 0 && bpf_map_lookup_elem(a->bpf.stacks_fd, &s->stack_id, ips) == 0) {
+		if (!p->sym)
+			p->sym = mem_sym_new((pid_t)p->pid);
+		for (int i = 0; i < TP_MAX_STACK_DEPTH && ips[i]; i++, n++) {
+			pb_mem_frame *f = &out->frames[n];
+			struct mem_frame *sf = &out->sym[n];
+
+			if (!p->sym || mem_sym_lookup(p->sym, ips[i], sf) < 0) {
+				memset(sf, 0, sizeof(*sf));
+				sf->addr = ips[i];
+			}
+			utf8_scrub(sf->function, strlen(sf->function));
+			utf8_scrub(sf->module, strlen(sf->module));
+			utf8_scrub(sf->file, strlen(sf->file));
+			tapio__sensor__v1__memory_stack_frame__init(f);
+			f->address = sf->addr;
+			f->function = sf->function;
+			f->offset = sf->offset;
+			f->module = sf->module;
+			f->file = sf->file;
+			f->line = sf->line;
+			out->frame_ptrs[n] = f;
+		}
+	}
+	out->site.frames = out->frame_ptrs;
+	out->site.n_frames = n;
+}
+
+static void emit_report(struct mem_alloc *a, struct alloc_proc *p, const struct site *s, int n)
+{
+	pb_mem_report x = TAPIO__SENSOR__V1__MEMORY_ALLOCATION_REPORT__INIT;
+	int top = n < MEM_ALLOC_TOP_SITES ? n : MEM_ALLOC_TOP_SITES;
+	struct site_pb *sp = calloc(top ? top : 1, sizeof(*sp));
+	pb_mem_site *ptrs[MEM_ALLOC_TOP_SITES];
+	int64_t bytes = 0, count = 0;
+	struct mem_event me;
+
+	if (!sp)
+		return;
+	for (int i = 0; i < n; i++) {
+		bytes += s[i].st.bytes;
+		count += s[i].st.count;
+	}
+	for (int i = 0; i < top; i++) {
+		fill_site(a, p, &s[i], &sp[i]);
+		ptrs[i] = &sp[i].site;
+	}
+	mem_obs_begin(&me, a->o, p->pid, PB_TYPE(MEMORY_ALLOCATION_REPORT));
+	x.sites = ptrs;
+	x.n_sites = top;
+	x.outstanding_bytes = scaled(a, bytes);
+	x.outstanding_allocations = scaled(a, count);
+	x.site_count = n;
+	x.sample_every = a->cfg.sample;
+	me.c.ev.payload_case = PB_PAYLOAD(MEMORY_ALLOCATION_REPORT);
+	me.c.ev.memory_allocation_report = &x;
+	event_publish(&me.c);
+	free(sp);
+}
+
+static void emit_suspect(struct mem_alloc *a, struct alloc_proc *p, const struct site *s,
+			 const struct site_hist *h, uint64_t grown, double slope)
+{
+	pb_mem_leak x = TAPIO__SENSOR__V1__MEMORY_LEAK_SUSPECT__INIT;
+	struct site_pb *sp = calloc(1, sizeof(*sp));
+	struct mem_event me;
+
+	if (!sp)
+		return;
+	fill_site(a, p, s, sp);
+	mem_obs_begin(&me, a->o, p->pid, PB_TYPE(MEMORY_LEAK_SUSPECT));
+	x.site = &sp->site;
+	x.grown_bytes = grown * a->cfg.sample;
+	x.growth_bytes_per_sec = slope * a->cfg.sample;
+	x.window_ms = mem_trend_span_ms(&h->trend);
+	x.samples = h->trend.n;
+	me.c.ev.payload_case = PB_PAYLOAD(MEMORY_LEAK_SUSPECT);
+	me.c.ev.memory_leak_suspect = &x;
+	event_publish(&me.c);
+	free(sp);
+}
+
+static struct site_hist *hist_for(struct alloc_proc *p, int32_t stack_id, uint64_t tick)
+{
+	for (int i = 0; i < p->n_hist; i++)
+		if (p->hist[i].stack_id == stack_id)
+			return &p->hist[i];
+	for (int i = 0; i < p->n_hist; i++) /* reuse a site no longer among the largest */
+		if (p->hist[i].tick != tick) {
+			memset(&p->hist[i], 0, sizeof(p->hist[i]));
+			p->hist[i].stack_id = stack_id;
+			return &p->hist[i];
+		}
+	if (p->n_hist == MEM_ALLOC_HISTORY)
+		return NULL;
+	memset(&p->hist[p->n_hist], 0, sizeof(p->hist[0]));
+	p->hist[p->n_hist].stack_id = stack_id;
+	return &p->hist[p->n_hist++];
+}
+
+static void watch_leaks(struct mem_alloc *a, struct alloc_proc *p, const struct site *s, int n,
+			uint64_t now)
+{
+	int watched = n < MEM_ALLOC_HISTORY ? n : MEM_ALLOC_HISTORY;
+	uint64_t grown;
+	double slope;
+
+	for (int i = 0; i < watched; i++) {
+		struct site_hist *h = hist_for(p, s[i].stack_id, a->reports);
+
+		if (!h)
+			break;
+		h->tick = a->reports;
+		mem_trend_add(&h->trend, now, s[i].st.bytes > 0 ? (uint64_t)s[i].st.bytes : 0,
+			      a->cfg.leak_window_ms);
+		if (!mem_trend_leaking(&h->trend, a->cfg.leak_window_ms, &grown, &slope)) {
+			h->suspected = 0;
+			continue;
+		}
+		if (h->suspected && now - h->last_emit_ms < a->cfg.leak_window_ms)
+			continue;
+		h->suspected = 1;
+		h->last_emit_ms = now;
+		emit_suspect(a, p, &s[i], h, grown, slope);
+	}
+}
+
+static void report(struct mem_alloc *a, uint64_t now)
+{
+	struct site_list l = {0};
+
+	a->reports++;
+	read_sites(a, &l);
+	for (int i = 0; i < l.n;) {
+		struct alloc_proc *p = find_proc(a, l.v[i].pid);
+		int j = i;
+
+		while (j < l.n && l.v[j].pid == l.v[i].pid)
+			j++;
+		/* Sites whose blocks were all freed stay in the map with zero bytes. */
+		if (p && l.v[i].st.bytes > 0) {
+			int live = 0;
+
+			while (i + live < j && l.v[i + live].st.bytes > 0)
+				live++;
+			emit_report(a, p, &l.v[i], live);
+			watch_leaks(a, p, &l.v[i], live, now);
+		}
+		i = j;
+	}
+	free(l.v);
+}
+
+void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms)
+{
+	select_procs(a);
+	if (!a->last_report_ms || now_ms - a->last_report_ms >= a->cfg.report_ms) {
+		a->last_report_ms = now_ms ? now_ms : 1;
+		report(a, now_ms);
+	}
+	mem_obs_update_untracked(a->o);
+}
+
+/* ---- lifecycle -------------------------------------------------------------------- */
+
+struct mem_alloc *mem_alloc_new(struct observer *o, const struct mem_alloc_cfg *cfg,
+				const struct mem_alloc_bpf *bpf)
+{
+	struct mem_alloc *a;
+
+	if (!cfg->n_selectors)
+		return NULL;
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->o = o;
+	a->cfg = *cfg;
+	if (!a->cfg.sample)
+		a->cfg.sample = 1;
+	snprintf(a->root, sizeof(a->root), "%s", cfg->root);
+	a->cfg.root = a->root;
+	a->bpf = *bpf;
+	a->pid_only = 1;
+	for (int i = 0; i < cfg->n_selectors; i++)
+		a->pid_only &= !strncmp(cfg->selectors[i], "pid:", 4);
+	return a;
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	mem_alloc_tick(t->data, uv_now(t->loop));
+}
+
+int mem_alloc_start(struct mem_alloc *a, uv_loop_t *loop)
+{
+	uv_timer_init(loop, &a->timer);
+	a->timer.data = a;
+	a->timer_started = 1;
+	return uv_timer_start(&a->timer, on_timer, 0, MEM_ALLOC_SCAN_MS);
+}
+
+int mem_alloc_tracked(const struct mem_alloc *a)
+{
+	return a ? a->n_procs : 0;
+}
+
+uint64_t mem_alloc_untracked(const struct mem_alloc *a)
+{
+	return a ? a->untracked : 0;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+void mem_alloc_free(struct mem_alloc *a)
+{
+	if (!a)
+		return;
+	while (a->n_procs)
+		untrack(a, a->n_procs - 1);
+	if (!a->timer_started) {
+		free(a);
+		return;
+	}
+	uv_timer_stop(&a->timer);
+	uv_close((uv_handle_t *)&a->timer, on_closed);
+}
