@@ -2,13 +2,13 @@
 cgroup host): its exec event names the container, read from the kernel's cgroup."""
 
 import os
-import shutil
 import subprocess
 import tempfile
 import uuid
 
 import pytest
 
+from busybox_image import busybox_image
 from clients import EventClient, wait_subscribers
 from sensor_fixture import Sensor
 
@@ -17,23 +17,8 @@ IMAGE = "localhost/tapio-test-busybox:latest"
 
 @pytest.fixture(scope="module")
 def image():
-    """A busybox-static image made by `podman import` (no registry is reachable)."""
-    root = tempfile.mkdtemp()
-    try:
-        os.makedirs(f"{root}/bin")
-        shutil.copy("/bin/busybox", f"{root}/bin/busybox")
-        for applet in ("sh", "sleep", "true"):
-            os.symlink("busybox", f"{root}/bin/{applet}")
-        tar = f"{root}.tar"
-        subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
-        subprocess.run(["podman", "import", "-q", tar, IMAGE], check=True,
-                       stdout=subprocess.DEVNULL)
-        os.unlink(tar)
-        yield IMAGE
-    finally:
-        shutil.rmtree(root)
-        subprocess.run(["podman", "rmi", "-f", IMAGE], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+    with busybox_image(IMAGE, ("sh", "sleep", "true")) as name:
+        yield name
 
 
 def test_exec_in_container_carries_container_id(image):

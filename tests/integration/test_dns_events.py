@@ -7,7 +7,6 @@ answers), how long it took, over which transport, and which lookups got no answe
 
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -18,6 +17,7 @@ import uuid
 
 import pytest
 
+from busybox_image import busybox_image
 from clients import EventClient, grpc, observer_status, pb, status, wait_subscribers, \
     wait_until
 from sensor_fixture import Sensor, sensor_binary
@@ -645,23 +645,8 @@ IMAGE = "localhost/tapio-test-dns-busybox:latest"
 
 @pytest.fixture(scope="module")
 def image():
-    """A busybox-static image made by `podman import` (no registry is reachable)."""
-    root = tempfile.mkdtemp()
-    try:
-        os.makedirs(f"{root}/bin")
-        shutil.copy("/bin/busybox", f"{root}/bin/busybox")
-        for applet in ("sh", "nslookup", "sleep"):
-            os.symlink("busybox", f"{root}/bin/{applet}")
-        tar = f"{root}.tar"
-        subprocess.run(["tar", "-C", root, "-cf", tar, "."], check=True)
-        subprocess.run(["podman", "import", "-q", tar, IMAGE], check=True,
-                       stdout=subprocess.DEVNULL)
-        os.unlink(tar)
-        yield IMAGE
-    finally:
-        shutil.rmtree(root)
-        subprocess.run(["podman", "rmi", "-f", IMAGE], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+    with busybox_image(IMAGE, ("sh", "nslookup", "sleep")) as name:
+        yield name
 
 
 def test_lookup_from_a_container_names_the_container(image, netns):

@@ -6,41 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_fixture.h"
 #include "core/config.h"
 #include "core/log.h"
 
-static struct config cfg;
-static char err[512];
-
-static void setup(void)
-{
-	config_init(&cfg);
-	err[0] = 0;
-}
-
-static void teardown(void)
-{
-	config_free(&cfg);
-}
-
-TestSuite(config, .init = setup, .fini = teardown);
-
-#define ARGV(...) ((char **)(const char *[]){"tapio-sensor", __VA_ARGS__, NULL})
-#define ARGC(...) ((int)(sizeof((const char *[]){"tapio-sensor", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(...) config_parse_args(&cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof(err))
-
-static char *write_file(const char *text)
-{
-	static char path[64];
-	FILE *f;
-
-	strcpy(path, "/tmp/tapio-config-XXXXXX");
-	close(mkstemp(path));
-	f = fopen(path, "w");
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
+CONFIG_SUITE(config);
 
 Test(config, defaults)
 {

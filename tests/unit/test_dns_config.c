@@ -6,31 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config_fixture.h"
 #include "core/config.h"
 #include "core/observer.h"
 #include "dns.h"
 
 extern const struct observer_ops dns_observer;
 
-static struct config cfg;
-static char err[512];
-
-static void setup(void)
-{
-	config_init(&cfg);
-	err[0] = 0;
-}
-
-static void teardown(void)
-{
-	config_free(&cfg);
-}
-
-TestSuite(dns_config, .init = setup, .fini = teardown);
-
-#define ARGV(...) ((char **)(const char *[]){"tapio-sensor", __VA_ARGS__, NULL})
-#define ARGC(...) ((int)(sizeof((const char *[]){"tapio-sensor", __VA_ARGS__}) / sizeof(char *)))
-#define PARSE(...) config_parse_args(&cfg, ARGC(__VA_ARGS__), ARGV(__VA_ARGS__), err, sizeof(err))
+CONFIG_SUITE(dns_config);
 
 Test(dns_config, defaults)
 {
@@ -96,13 +79,8 @@ Test(dns_config, rejections_name_the_flag)
 
 Test(dns_config, config_file_then_flags_override)
 {
-	char path[] = "/tmp/tapio-dns-config-XXXXXX";
-	FILE *f;
+	char *path = write_file("dns-ports = 5353\ndns-timeout = 700\ndns-sample-threshold = 99\n");
 
-	close(mkstemp(path));
-	f = fopen(path, "w");
-	fputs("dns-ports = 5353\ndns-timeout = 700\ndns-sample-threshold = 99\n", f);
-	fclose(f);
 	cr_assert_eq(PARSE("--config", path, "--dns-ports", "53,54"), CONFIG_OK, "%s", err);
 	unlink(path);
 	cr_assert_eq(cfg.n_dns_ports, 2);
