@@ -15,6 +15,14 @@ min_coverage=80
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# Tools that write to /dev/null by renaming over it leave a regular file there, and every
+# later test that reads it fails far from the cause: say so where it happened.
+devnull_intact() {
+	[ -c /dev/null ] && return
+	echo "make test: /dev/null is no longer a character device (after: $1)" >&2
+	exit 1
+}
+
 if [ "$(id -u)" != 0 ]; then
 	echo "make test: the integration tests load BPF programs: run as root" >&2
 	exit 1
@@ -29,6 +37,7 @@ cmake -S . -B build-cov -DCMAKE_BUILD_TYPE=Debug -DTAPIO_COVERAGE=ON >/dev/null
 cmake --build build-cov -j"$jobs"
 find build-cov -name '*.gcda' -delete
 (cd build-cov && ctest --output-on-failure --timeout 900)
+devnull_intact "the coverage build's tests"
 
 step "line coverage of the sensor's own code (sensor/)"
 # The summary goes to stdout, the per-file table to build-cov/coverage.txt. (Never give
@@ -36,6 +45,7 @@ step "line coverage of the sensor's own code (sensor/)"
 gcovr --root . --filter 'sensor/' --object-directory build-cov --print-summary \
 	--fail-under-line "$min_coverage" --txt build-cov/coverage.txt
 grep -E '^TOTAL' build-cov/coverage.txt || true
+devnull_intact gcovr
 
 step "sanitizer build (ASan, UBSan, LeakSanitizer): unit and integration tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTAPIO_SANITIZE=ON >/dev/null
@@ -44,6 +54,7 @@ cmake --build build-asan -j"$jobs"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	ctest --output-on-failure --timeout 900)
+devnull_intact "the sanitizer build's tests"
 
 step "valgrind: the release sensor, a real session, no leaks"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

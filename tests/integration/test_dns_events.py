@@ -76,6 +76,10 @@ class Dnsmasq:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_serving(address, port, netns)
+        except AssertionError as e:
+            self.stop()
+            raise AssertionError(f"{e}; dnsmasq exit {self.proc.returncode}, stderr: "
+                                 f"{self.proc.stderr.read().decode(errors='replace')!r}")
         except BaseException:
             self.stop()
             raise
