@@ -1348,40 +1348,42 @@ static __always_inline int http1_settled(struct net_stream_state *st, struct net
 
 /* ---- system calls ------------------------------------------------------------------ */
 
-struct syscall_kind {
-	__u8 dir;
-	__u8 vec; /* 1: iovec array; 2: msghdr */
+enum syscall_buf {
+	SYS_BUF_PLAIN = 0, /* buf, count */
+	SYS_BUF_IOVEC,	   /* an iovec array and its length */
+	SYS_BUF_MSGHDR,	   /* a msghdr */
 };
 
+struct syscall_kind {
+	__u8 dir;
+	__u8 buf; /* enum syscall_buf */
+};
+
+static __always_inline int kind(struct syscall_kind *k, __u8 dir, __u8 buf)
+{
+	k->dir = dir;
+	k->buf = buf;
+	return 1;
+}
+
+/* Whether system call id moves bytes on a descriptor, and how (k). */
 static __always_inline int data_syscall(long id, struct syscall_kind *k)
 {
 	switch (id) {
 	case NR_read:
 	case NR_recvfrom:
-		k->dir = NET_DATA_INGRESS;
-		k->vec = 0;
-		return 1;
+		return kind(k, NET_DATA_INGRESS, SYS_BUF_PLAIN);
 	case NR_write:
 	case NR_sendto:
-		k->dir = NET_DATA_EGRESS;
-		k->vec = 0;
-		return 1;
+		return kind(k, NET_DATA_EGRESS, SYS_BUF_PLAIN);
 	case NR_readv:
-		k->dir = NET_DATA_INGRESS;
-		k->vec = 1;
-		return 1;
+		return kind(k, NET_DATA_INGRESS, SYS_BUF_IOVEC);
 	case NR_writev:
-		k->dir = NET_DATA_EGRESS;
-		k->vec = 1;
-		return 1;
+		return kind(k, NET_DATA_EGRESS, SYS_BUF_IOVEC);
 	case NR_recvmsg:
-		k->dir = NET_DATA_INGRESS;
-		k->vec = 2;
-		return 1;
+		return kind(k, NET_DATA_INGRESS, SYS_BUF_MSGHDR);
 	case NR_sendmsg:
-		k->dir = NET_DATA_EGRESS;
-		k->vec = 2;
-		return 1;
+		return kind(k, NET_DATA_EGRESS, SYS_BUF_MSGHDR);
 	}
 	return 0;
 }
@@ -1405,16 +1407,16 @@ static __always_inline int note_tls_socket(struct net_thread *t, const struct so
 
 /* Entry of every system call: a read/write-like call on a TCP socket whose bytes may
  * matter is remembered until its return. */
-static __always_inline int sys_enter(long id, __u64 fd, __u64 buf, __u64 count, int compat)
+static __always_inline int sys_enter(const struct syscall_kind *k, __u64 fd, __u64 buf, __u64 count,
+				     int compat)
 {
-	struct syscall_kind k;
 	struct net_io io = {};
 	struct net_thread *t;
 	struct net_conn *c;
 	struct sock *sk;
 	__u64 key;
 
-	if (!net_capture || !data_syscall(id, &k) || compat)
+	if (!net_capture || compat)
 		return 0;
 	if (net_self_tgid && bpf_get_current_pid_tgid() >> 32 == net_self_tgid)
 		return 0;
@@ -1439,19 +1441,19 @@ static __always_inline int sys_enter(long id, __u64 fd, __u64 buf, __u64 count, 
 	if ((c->flags & NET_CONN_F_TLS) || c->plain.proto == NET_PROTO_OTHER)
 		return 0;
 	io.sk = key;
-	io.dir = k.dir;
+	io.dir = k->dir;
 	io.buf = buf;
-	if (k.vec == 1) {
+	if (k->buf == SYS_BUF_IOVEC) {
 		io.iovcnt = count;
-	} else if (k.vec == 2) {
+	} else if (k->buf == SYS_BUF_MSGHDR) {
 		struct user_msghdr *msg = (struct user_msghdr *)buf;
 
 		io.buf = (__u64)BPF_CORE_READ_USER(msg, msg_iov);
 		io.iovcnt = BPF_CORE_READ_USER(msg, msg_iovlen);
 	}
-	if (k.vec && !io.iovcnt)
+	if (k->buf != SYS_BUF_PLAIN && !io.iovcnt)
 		return 0;
-	if (http1_settled(&c->plain, &io, k.vec ? ~0ULL : count))
+	if (http1_settled(&c->plain, &io, k->buf != SYS_BUF_PLAIN ? ~0ULL : count))
 		return 0;
 	call_begin(t, &io, 0);
 	return 0;
@@ -1461,11 +1463,11 @@ SEC("raw_tp/sys_enter")
 int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	long id = (long)ctx->args[1];
+	struct syscall_kind k;
 
-	if (!data_syscall(id, &(struct syscall_kind){}))
+	if (!data_syscall((long)ctx->args[1], &k))
 		return 0; /* before reading registers: most calls end here */
-	return sys_enter(id, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
+	return sys_enter(&k, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
 			 BPF_CORE_READ(regs, dx), task_is_compat());
 }
 
@@ -1474,10 +1476,12 @@ int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(handle_sys_enter_btf, struct pt_regs *regs, long id)
 {
-	if (!data_syscall(id, &(struct syscall_kind){}))
+	struct syscall_kind k;
+
+	if (!data_syscall(id, &k))
 		return 0;
 	/* A 32-bit task's system calls come with the 32-bit code segment. */
-	return sys_enter(id, regs->di, regs->si, regs->dx, regs->cs == USER32_CS);
+	return sys_enter(&k, regs->di, regs->si, regs->dx, regs->cs == USER32_CS);
 }
 
 /* accept() returned: the new socket is the caller's (not the listener's owner's). */
@@ -1514,7 +1518,7 @@ static __always_inline int sys_exit(void *ctx, long id, long ret)
 			on_accepted(ret);
 		return 0;
 	}
-	if (!data_syscall(id, &k))
+	if (!data_syscall(id, &k)) /* only data calls were watched from their entry */
 		return 0;
 	t = this_thread();
 	if (!t || !t->sys.live)

@@ -24,21 +24,6 @@
 
 #ifndef TP_SCRATCH_SIZE
 #define TP_SCRATCH_SIZE 4096 /* largest record of the object, for the perf fallback */
-/* Admission, space and header in one step: the record to fill in, or NULL when it is not
- * to be sent (every reason counted). size is a compile-time constant. */
-static __always_inline void *tp_begin(__u16 type, __u32 size)
-{
-	struct tp_event_header *h;
-
-	if (!tp_admit())
-		return NULL;
-	h = tp_reserve(size);
-	if (!h)
-		return NULL;
-	tp_fill_header(h, type, size);
-	return h;
-}
-
 #endif
 
 char LICENSE[] SEC("license") = "GPL";

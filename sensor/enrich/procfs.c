@@ -35,8 +35,7 @@ struct stat_info {
 	char comm[PCACHE_COMM_LEN];
 };
 
-/* <root><rel>, where rel starts with '/'. A root of "/" or "" means the real root. */
-static int join(char *out, size_t len, const char *root, const char *rel)
+int procfs_join(char *out, size_t len, const char *root, const char *rel)
 {
 	size_t rn = strlen(root);
 	int n;
@@ -56,7 +55,7 @@ static int pid_path(char *out, size_t len, const char *root, uint32_t pid, const
 	char rel[64];
 
 	snprintf(rel, sizeof(rel), "/proc/%u/%s", pid, file);
-	return join(out, len, root, rel);
+	return procfs_join(out, len, root, rel);
 }
 
 /* Reads at most cap - 1 bytes of path into buf and NUL-terminates. Returns the byte count,
@@ -389,7 +388,7 @@ int procfs_scan(const char *root, void (*fn)(uint32_t pid, void *arg), void *arg
 	DIR *dir;
 	int count = 0;
 
-	if (join(path, sizeof(path), root, "/proc") < 0)
+	if (procfs_join(path, sizeof(path), root, "/proc") < 0)
 		return -1;
 	dir = opendir(path);
 	if (!dir)
@@ -460,7 +459,7 @@ int procfs_unified_mount(const char *root, char *out, size_t len)
 	int found = 0;
 	FILE *f;
 
-	if (join(path, sizeof(path), root, "/proc/self/mounts") < 0)
+	if (procfs_join(path, sizeof(path), root, "/proc/self/mounts") < 0)
 		return -1;
 	f = fopen(path, "re");
 	if (!f)
@@ -481,7 +480,7 @@ uint64_t procfs_cgroup_id(const char *mount, const char *path)
 	char full[PROCFS_PATH_MAX];
 	struct stat st;
 
-	if (!path || path[0] != '/' || join(full, sizeof(full), mount, path) < 0)
+	if (!path || path[0] != '/' || procfs_join(full, sizeof(full), mount, path) < 0)
 		return 0;
 	if (stat(full, &st) < 0 || !S_ISDIR(st.st_mode))
 		return 0;

@@ -24,6 +24,10 @@ int procfs_read_process(const char *root, uint32_t pid, struct pcache_entry *e, 
  * or -1 when the process is gone or has no cgroup placement. */
 int procfs_read_cgroup(const char *root, uint32_t pid, char *out, size_t len);
 
+/* <root><rel> into out, where rel starts with '/'; a root of "/" or "" means the real
+ * root. Returns 0, or -1 with errno ENAMETOOLONG when out is too short. */
+int procfs_join(char *out, size_t len, const char *root, const char *rel);
+
 /* Calls fn for every numeric entry of <root>/proc. Returns the number of pids visited,
  * or -1 with errno when <root>/proc cannot be opened. */
 int procfs_scan(const char *root, void (*fn)(uint32_t pid, void *arg), void *arg);

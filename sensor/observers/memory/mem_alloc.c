@@ -221,17 +221,29 @@ struct id_list {
 	int n, cap;
 };
 
+/* Room for one more entry in a growing array *v of n entries of elem bytes (room for *cap):
+ * 0, or -1 when memory ran out (the array is left as it was). */
+static int grow(void **v, int n, int *cap, size_t elem)
+{
+	void *grown;
+
+	if (n < *cap)
+		return 0;
+	grown = realloc(*v, ((size_t)*cap * 2 + 64) * elem);
+	if (!grown)
+		return -1;
+	*v = grown;
+	*cap = *cap * 2 + 64;
+	return 0;
+}
+
 static int id_push(struct id_list *l, int32_t id)
 {
-	int32_t *grown;
+	void *v = l->v;
 
-	if (l->n == l->cap) {
-		grown = realloc(l->v, (l->cap * 2 + 64) * sizeof(*grown));
-		if (!grown)
-			return -1;
-		l->v = grown;
-		l->cap = l->cap * 2 + 64;
-	}
+	if (grow(&v, l->n, &l->cap, sizeof(*l->v)) < 0)
+		return -1;
+	l->v = v;
 	l->v[l->n++] = id;
 	return 0;
 }
@@ -405,15 +417,11 @@ struct site_list {
 
 static int site_push(struct site_list *l, const struct site *s)
 {
-	struct site *grown;
+	void *v = l->v;
 
-	if (l->n == l->cap) {
-		grown = realloc(l->v, (l->cap * 2 + 64) * sizeof(*grown));
-		if (!grown)
-			return -1;
-		l->v = grown;
-		l->cap = l->cap * 2 + 64;
-	}
+	if (grow(&v, l->n, &l->cap, sizeof(*l->v)) < 0)
+		return -1;
+	l->v = v;
 	l->v[l->n++] = *s;
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enrich/procfs.h"
+
 #define MEM_FILE_MAX 8192 /* memory.stat is ~1.5 KiB, meminfo ~1.5 KiB */
 
 int mem_read_file(const char *path, char *buf, size_t len)
@@ -27,18 +29,6 @@ int mem_read_file(const char *path, char *buf, size_t len)
 		return -1;
 	buf[n] = 0;
 	return (int)n;
-}
-
-/* <root><rel> with root "/" or "" meaning the real root. */
-static int join(char *out, size_t len, const char *root, const char *rel)
-{
-	size_t rn = strlen(root);
-	int n;
-
-	while (rn > 0 && root[rn - 1] == '/')
-		rn--;
-	n = snprintf(out, len, "%.*s%s", (int)rn, root, rel);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 static int has_option(const char *opts, const char *want)
@@ -71,10 +61,10 @@ static void mounts_line(const char *root, char *line, struct mem_hier *h)
 	if (sscanf(line, "%63s %511s %31s %511s", dev, dir, type, opts) != 4)
 		return;
 	if (!strcmp(type, "cgroup2")) {
-		if (!h->unified[0] && join(h->unified, sizeof(h->unified), root, dir) < 0)
+		if (!h->unified[0] && procfs_join(h->unified, sizeof(h->unified), root, dir) < 0)
 			h->unified[0] = 0;
 	} else if (!strcmp(type, "cgroup") && has_option(opts, "memory") && !h->version) {
-		if (join(h->mount, sizeof(h->mount), root, dir) == 0)
+		if (procfs_join(h->mount, sizeof(h->mount), root, dir) == 0)
 			h->version = 1;
 	}
 }
@@ -85,7 +75,8 @@ int mem_hier_find(const char *root, struct mem_hier *h)
 	FILE *f;
 
 	memset(h, 0, sizeof(*h));
-	if (join(path, sizeof(path), root, "/proc/self/mounts") < 0 || !(f = fopen(path, "re")))
+	if (procfs_join(path, sizeof(path), root, "/proc/self/mounts") < 0 ||
+	    !(f = fopen(path, "re")))
 		return -1;
 	while (fgets(line, sizeof(line), f))
 		mounts_line(root, line, h);
@@ -217,7 +208,7 @@ int mem_meminfo(const char *root, uint64_t *total, uint64_t *available)
 	char path[MEM_PATH_MAX], buf[MEM_FILE_MAX];
 	int f1, f2;
 
-	if (join(path, sizeof(path), root, "/proc/meminfo") < 0 ||
+	if (procfs_join(path, sizeof(path), root, "/proc/meminfo") < 0 ||
 	    mem_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	*total = mem_parse_keyed(buf, "MemTotal", &f1) * 1024;
@@ -233,7 +224,8 @@ int mem_proc_stat(const char *root, uint32_t pid, long page_size, uint64_t *rss,
 	char *p;
 
 	snprintf(rel, sizeof(rel), "/proc/%u/stat", pid);
-	if (join(path, sizeof(path), root, rel) < 0 || mem_read_file(path, buf, sizeof(buf)) < 0)
+	if (procfs_join(path, sizeof(path), root, rel) < 0 ||
+	    mem_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
 	if (!p)
@@ -270,7 +262,8 @@ int mem_proc_memcg(const char *root, uint32_t pid, int version, char *out, size_
 	char path[MEM_PATH_MAX], rel[64], buf[MEM_FILE_MAX];
 
 	snprintf(rel, sizeof(rel), "/proc/%u/cgroup", pid);
-	if (join(path, sizeof(path), root, rel) < 0 || mem_read_file(path, buf, sizeof(buf)) < 0)
+	if (procfs_join(path, sizeof(path), root, rel) < 0 ||
+	    mem_read_file(path, buf, sizeof(buf)) < 0)
 		return -1;
 	for (char *line = buf, *next; line && *line; line = next) {
 		next = strchr(line, '\n');
