@@ -9,11 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "core/observer.h"
-#include "core/sensor.h"
+#include "decode_fixture.h"
 #include "dns.h"
-#include "enrich/enrich.h"
-#include "hub/hub.h"
 #include "observers/dns/dns_decode.h"
 #include "observers/dns/dns_wire.h"
 
@@ -24,32 +21,13 @@ extern const struct observer_ops dns_observer;
 
 typedef Tapio__Sensor__V1__DnsEvent pb_dns;
 
-static struct sensor s;
-static struct config cfg;
-static struct observer *o;
-static struct subscriber *sub;
 static struct dnsd *dec;
 static pb_events_response *last;
 
-static void on_ready(void *ctx)
-{
-	(void)ctx;
-}
-
 static void setup(void)
 {
-	memset(&s, 0, sizeof(s));
-	config_init(&cfg);
-	strcpy(cfg.node_name, "node-t");
-	s.cfg = &cfg;
+	decode_setup(&dns_observer, 1);
 	s.mono_to_real_ns = 1000000000000LL;
-	s.enrich = enrich_new(64, "/nonexistent-root");
-	s.hub = hub_new("boot-t", "node-t", 0);
-	o = &s.observers[1];
-	o->ops = &dns_observer;
-	o->sensor = &s;
-	sub = hub_subscribe(s.hub, &(struct subscriber_options){
-					   .filters = NULL, .queue_size = 64, .ready = on_ready});
 	dec = dnsd_new(o, 16, TIMEOUT_NS);
 	cr_assert_not_null(dec);
 	last = NULL;
@@ -60,9 +38,7 @@ static void teardown(void)
 	if (last)
 		tapio__sensor__v1__get_events_response__free_unpacked(last, NULL);
 	dnsd_free(dec);
-	hub_free(s.hub);
-	enrich_free(s.enrich);
-	config_free(&cfg);
+	decode_teardown();
 }
 
 TestSuite(dns_decode, .init = setup, .fini = teardown);

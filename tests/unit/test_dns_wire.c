@@ -16,7 +16,7 @@
 /* Real messages, captured with tcpdump -i lo while dig (bind9-dnsutils 9.x) queried a local
  * dnsmasq 2.90 on 127.0.0.77:5353 (test zone from --host-record, --cname, --mx-host,
  * --srv-host, --txt-record, --ptr-record, --address) and a second, authoritative one on
- * 127.0.0.1:5354 (--auth-zone=auth.tapio). The SERVFAIL comes from a stub upstream of the
+ * 127.0.0.1:5354 (--auth-zone=auth.tapio). The SERVFAIL comes from a minimal upstream server of the
  * first dnsmasq that answered every query with rcode 2, relayed by dnsmasq. dig sent EDNS
  * (udp 1232, a cookie) unless marked +noedns. */
 

@@ -10,10 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/observer.h"
-#include "core/sensor.h"
-#include "enrich/enrich.h"
-#include "hub/hub.h"
+#include "decode_fixture.h"
 #include "memory.h"
 #include "observers/memory/mem_alloc.h"
 #include "observers/memory/mem_cgroups.h"
@@ -272,7 +269,7 @@ TestSuite(mem_files, .init = make_root, .fini = remove_root);
 Test(mem_files, finds_the_v1_memory_hierarchy_and_reads_a_cgroup)
 {
 	struct mem_hier h;
-	struct mem_cg_sample s;
+	struct mem_cg_sample sample;
 	char expect[512];
 
 	v1_tree();
@@ -283,13 +280,13 @@ Test(mem_files, finds_the_v1_memory_hierarchy_and_reads_a_cgroup)
 	cr_assert_str_eq(h.mount, expect);
 	snprintf(expect, sizeof(expect), "%s/sys/fs/cgroup/unified", root);
 	cr_assert_str_eq(h.unified, expect);
-	cr_assert_eq(mem_cg_read(&h, "/job", &s), 0);
-	cr_assert_eq(s.usage, 50 * MiB);
-	cr_assert_eq(s.limit, 100 * MiB);
-	cr_assert_eq(s.inactive_file, 4 * MiB);
-	cr_assert_eq(mem_cg_read(&h, "/free", &s), 0);
-	cr_assert_eq(s.limit, 0, "v1's huge limit means none");
-	cr_assert_eq(mem_cg_read(&h, "/gone", &s), -1);
+	cr_assert_eq(mem_cg_read(&h, "/job", &sample), 0);
+	cr_assert_eq(sample.usage, 50 * MiB);
+	cr_assert_eq(sample.limit, 100 * MiB);
+	cr_assert_eq(sample.inactive_file, 4 * MiB);
+	cr_assert_eq(mem_cg_read(&h, "/free", &sample), 0);
+	cr_assert_eq(sample.limit, 0, "v1's huge limit means none");
+	cr_assert_eq(mem_cg_read(&h, "/gone", &sample), -1);
 	cr_assert_neq(mem_cg_inode(h.mount, "/job"), 0);
 	cr_assert_eq(mem_cg_inode(h.mount, "/gone"), 0);
 }
@@ -305,7 +302,7 @@ static int count_paths(const char *path, void *arg)
 Test(mem_files, v2_memory_hierarchy_walk_and_files)
 {
 	struct mem_hier h;
-	struct mem_cg_sample s;
+	struct mem_cg_sample sample;
 	int n = 0;
 
 	put("/proc/self/mounts", "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n");
@@ -318,13 +315,13 @@ Test(mem_files, v2_memory_hierarchy_walk_and_files)
 	cr_assert_eq(mem_hier_find(root, &h), 0);
 	cr_assert_eq(h.version, 2);
 	cr_assert_str_eq(h.mount, h.unified);
-	cr_assert_eq(mem_cg_read(&h, "/a", &s), 0);
-	cr_assert_eq(s.limit, 0);
-	cr_assert_eq(mem_cg_read(&h, "/a/b", &s), 0);
-	cr_assert_eq(s.usage, 1048576);
-	cr_assert_eq(s.limit, 8388608);
-	cr_assert_eq(s.inactive_file, 4096);
-	cr_assert_eq(mem_cg_read(&h, "", &s), -1, "the v2 root has no memory files");
+	cr_assert_eq(mem_cg_read(&h, "/a", &sample), 0);
+	cr_assert_eq(sample.limit, 0);
+	cr_assert_eq(mem_cg_read(&h, "/a/b", &sample), 0);
+	cr_assert_eq(sample.usage, 1048576);
+	cr_assert_eq(sample.limit, 8388608);
+	cr_assert_eq(sample.inactive_file, 4096);
+	cr_assert_eq(mem_cg_read(&h, "", &sample), -1, "the v2 root has no memory files");
 	cr_assert_eq(mem_cg_walk(&h, 8, count_paths, &n), 2);
 	cr_assert_eq(n, 2);
 }
@@ -435,18 +432,18 @@ static const struct mem_prediction *find_pred(int subject)
 
 Test(mem_files, sampler_predicts_a_growing_cgroup_and_process)
 {
-	struct mem_pred_cfg cfg = {.root = root,
-				   .page_size = 4096,
-				   .interval_ms = 1000,
-				   .window_ms = 10000,
-				   .horizon_ms = 60000};
+	struct mem_pred_cfg pcfg = {.root = root,
+				    .page_size = 4096,
+				    .interval_ms = 1000,
+				    .window_ms = 10000,
+				    .horizon_ms = 60000};
 	struct mem_predict *m;
 	const struct mem_prediction *p;
 	struct mem_pred_stats st;
 
 	v1_tree();
 	n_preds = n_cgroup_calls = 0;
-	m = mem_predict_new(&cfg, on_pred, on_cgs, NULL);
+	m = mem_predict_new(&pcfg, on_pred, on_cgs, NULL);
 	cr_assert_not_null(m);
 	cr_assert_eq(mem_predict_hier(m)->version, 1);
 	/* /job grows 2 MiB/s towards 100 MiB, its process with it; pid 77 stays flat. */
@@ -484,18 +481,18 @@ Test(mem_files, sampler_predicts_a_growing_cgroup_and_process)
 
 Test(mem_files, sampler_repeats_once_per_window_and_forgets_unlimited_cgroups)
 {
-	struct mem_pred_cfg cfg = {.root = root,
-				   .page_size = 4096,
-				   .interval_ms = 1000,
-				   .window_ms = 6000,
-				   .horizon_ms = 600000};
+	struct mem_pred_cfg pcfg = {.root = root,
+				    .page_size = 4096,
+				    .interval_ms = 1000,
+				    .window_ms = 6000,
+				    .horizon_ms = 600000};
 	struct mem_predict *m;
 	struct mem_pred_stats st;
 	int cg_preds = 0;
 
 	v1_tree();
 	n_preds = 0;
-	m = mem_predict_new(&cfg, on_pred, NULL, NULL);
+	m = mem_predict_new(&pcfg, on_pred, NULL, NULL);
 	for (int i = 0; i < 20; i++) {
 		usage("/job", 20 * MiB + i * MiB);
 		mem_predict_tick(m, i * 1000);
@@ -513,19 +510,19 @@ Test(mem_files, sampler_repeats_once_per_window_and_forgets_unlimited_cgroups)
 
 Test(mem_files, sampler_off_and_node_only)
 {
-	struct mem_pred_cfg cfg = {.root = root, .page_size = 4096, .interval_ms = 0};
+	struct mem_pred_cfg pcfg = {.root = root, .page_size = 4096, .interval_ms = 0};
 	struct mem_predict *m;
 	const struct mem_prediction *p;
 
-	cr_assert_null(mem_predict_new(&cfg, on_pred, NULL, NULL), "interval 0: off");
+	cr_assert_null(mem_predict_new(&pcfg, on_pred, NULL, NULL), "interval 0: off");
 	/* No cgroup hierarchy at all: a growing process is predicted against the node. */
 	put("/proc/self/mounts", "proc /proc proc rw 0 0\n");
 	put("/proc/meminfo", "MemTotal: 1048576 kB\nMemAvailable: 65536 kB\n");
-	cfg.interval_ms = 1000;
-	cfg.window_ms = 10000;
-	cfg.horizon_ms = 600000;
+	pcfg.interval_ms = 1000;
+	pcfg.window_ms = 10000;
+	pcfg.horizon_ms = 600000;
 	n_preds = 0;
-	m = mem_predict_new(&cfg, on_pred, NULL, NULL);
+	m = mem_predict_new(&pcfg, on_pred, NULL, NULL);
 	cr_assert_eq(mem_predict_hier(m)->version, 0);
 	for (int i = 0; i < 8; i++) {
 		proc(555, (10 * MiB + i * MiB) / 4096, "/");
@@ -594,76 +591,45 @@ Test(mem_psi, watch_set_on_a_real_loop)
 
 Test(mem_psi, recent_stalls_use_one_or_two_windows)
 {
-	struct mem_stall_stat s = {
+	struct mem_stall_stat st = {
 		.cur_start = 10000, .cur_ns = 300, .prev_ns = 200, .cur_count = 3, .prev_count = 2};
 	uint64_t ns;
 	uint32_t n;
 
-	cr_assert_eq(mem_stall_recent(&s, 10500, 1000, &ns, &n), 0);
+	cr_assert_eq(mem_stall_recent(&st, 10500, 1000, &ns, &n), 0);
 	cr_assert_eq(ns, 500, "inside the current window: both buckets");
 	cr_assert_eq(n, 5);
-	cr_assert_eq(mem_stall_recent(&s, 11500, 1000, &ns, &n), 0);
+	cr_assert_eq(mem_stall_recent(&st, 11500, 1000, &ns, &n), 0);
 	cr_assert_eq(ns, 300, "a window later: only the newer bucket");
 	cr_assert_eq(n, 3);
-	cr_assert_eq(mem_stall_recent(&s, 12000, 1000, &ns, &n), -1, "two windows later");
-	s.cur_ns = 0;
-	s.prev_ns = 0;
-	cr_assert_eq(mem_stall_recent(&s, 10500, 1000, &ns, &n), -1, "nothing stalled");
+	cr_assert_eq(mem_stall_recent(&st, 12000, 1000, &ns, &n), -1, "two windows later");
+	st.cur_ns = 0;
+	st.prev_ns = 0;
+	cr_assert_eq(mem_stall_recent(&st, 10500, 1000, &ns, &n), -1, "nothing stalled");
 }
 
 /* ---- decoder ---------------------------------------------------------------------- */
 
 extern const struct observer_ops memory_observer;
 
-static struct sensor s;
-static struct config cfg;
-static struct observer *o;
-static struct subscriber *sub;
 static struct mem_obs obs;
-
-static void on_ready(void *ctx)
-{
-	(void)ctx;
-}
 
 static void dec_setup(void)
 {
-	memset(&s, 0, sizeof(s));
 	memset(&obs, 0, sizeof(obs));
-	config_init(&cfg);
-	s.cfg = &cfg;
-	s.enrich = enrich_new(64, "/nonexistent-root");
-	s.hub = hub_new("boot-t", "node-t", 0);
-	o = &s.observers[0];
-	o->ops = &memory_observer;
-	o->sensor = &s;
+	decode_setup(&memory_observer, 0);
 	obs.page_size = 4096;
 	obs.node_total = 8ULL << 30;
 	obs.stats_fd = -1;
 	o->priv = &obs;
-	sub = hub_subscribe(s.hub, &(struct subscriber_options){
-					   .filters = NULL, .queue_size = 64, .ready = on_ready});
 }
 
-static void dec_teardown(void)
-{
-	hub_free(s.hub);
-	enrich_free(s.enrich);
-	config_free(&cfg);
-}
-
-TestSuite(mem_decode, .init = dec_setup, .fini = dec_teardown);
+TestSuite(mem_decode, .init = dec_setup, .fini = decode_teardown);
 
 static pb_events_response *take(void)
 {
-	size_t len;
-	uint8_t *buf = subscriber_take(sub, 100, &len);
-	pb_events_response *r;
+	pb_events_response *r = decode_take(100);
 
-	cr_assert_not_null(buf, "an event was published");
-	r = tapio__sensor__v1__get_events_response__unpack(NULL, len, buf);
-	free(buf);
-	cr_assert_not_null(r);
 	cr_assert_eq(r->n_events, 1);
 	return r;
 }

@@ -3,51 +3,20 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "core/observer.h"
-#include "core/sensor.h"
-#include "enrich/enrich.h"
-#include "hub/hub.h"
+#include "decode_fixture.h"
 #include "process.h"
 
 extern const struct observer_ops process_observer;
 
 #define PODMAN_ID "3f8a0c1d2e4b5a697887766554433221aabbccddeeff00112233445566778899"
 
-static struct sensor s;
-static struct config cfg;
-static struct observer *o;
-static struct subscriber *sub;
-
-static void on_ready(void *ctx)
-{
-	(void)ctx;
-}
-
 static void setup(void)
 {
-	memset(&s, 0, sizeof(s));
-	config_init(&cfg);
-	strcpy(cfg.node_name, "node-t");
-	s.cfg = &cfg;
+	decode_setup(&process_observer, 0);
 	s.mono_to_real_ns = 1000000000000LL;
-	/* No /proc under this root: everything the cache knows comes from the records. */
-	s.enrich = enrich_new(64, "/nonexistent-root");
-	s.hub = hub_new("boot-t", "node-t", 0);
-	o = &s.observers[0];
-	o->ops = &process_observer;
-	o->sensor = &s;
-	sub = hub_subscribe(s.hub, &(struct subscriber_options){
-					   .filters = NULL, .queue_size = 64, .ready = on_ready});
 }
 
-static void teardown(void)
-{
-	hub_free(s.hub);
-	enrich_free(s.enrich);
-	config_free(&cfg);
-}
-
-TestSuite(process_decode, .init = setup, .fini = teardown);
+TestSuite(process_decode, .init = setup, .fini = decode_teardown);
 
 static void header(struct tp_event_header *h, int type, uint32_t pid, uint32_t size)
 {
@@ -63,15 +32,7 @@ static void header(struct tp_event_header *h, int type, uint32_t pid, uint32_t s
 
 static pb_events_response *take(void)
 {
-	size_t len;
-	uint8_t *buf = subscriber_take(sub, 100, &len);
-	pb_events_response *r;
-
-	cr_assert_not_null(buf, "an event was published");
-	r = tapio__sensor__v1__get_events_response__unpack(NULL, len, buf);
-	free(buf);
-	cr_assert_not_null(r);
-	return r;
+	return decode_take(100);
 }
 
 static void exec_record(struct proc_exec_event *e, uint32_t pid, uint32_t ppid)
