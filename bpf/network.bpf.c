@@ -9,19 +9,27 @@
  *                             sock address) keeps owner, start and direction, because
  *                             most transitions run in softirq, not in the owner's context
  *   tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset   TCP health
+ *   tcp:tcp_rcv_space_adjust  a TCP read, in the reader's context: the process that reads
+ *                             an accepted socket owns it (not the listener's owner), and
+ *                             a read inside an SSL call tells which socket the SSL object
+ *                             uses
  *   skb:kfree_skb             drops, with the kernel's reason where it has one (5.17+)
- *   raw_syscalls:sys_enter/sys_exit   accept() (exact owner of accepted sockets) and
- *                             the bytes of read/write-like calls on TCP sockets whose
- *                             stream looks like HTTP/1 or HTTP/2 (tp_btf form where it
- *                             exists: every system call of the node runs these); the
- *                             owner of a UDP socket that has only received so far
- *   sched:sched_process_exit  forgets the per-thread call state of a thread that ends
- *   uprobes on libssl's SSL_read/SSL_write(_ex)   the same for TLS plaintext
- *   cgroup_skb/egress, cgroup_skb/ingress on the cgroup v2 root   UDP flows: every packet
- *                             of every socket of the node, in any netns, passes; a UDP
- *                             datagram is counted into its flow (socket cookie, remote
- *                             endpoint), any other packet leaves after two byte loads
+ *   sched:sched_process_exit  forgets the per-thread SSL call state of a thread that ends
+ *   uprobes on libssl's SSL_read/SSL_write(_ex)   the plaintext of TLS streams;
+ *                             SSL_do_handshake, whose reads map an SSL object to its socket
+ *                             before the first SSL_write
+ *   cgroup_skb/egress, cgroup_skb/ingress on the cgroup v2 root   every packet of every
+ *                             socket of the node, in any netns, passes: a TCP segment with
+ *                             payload on a stream that looks like HTTP/1 or HTTP/2 gives
+ *                             a record of its first bytes (in sequence order: what was
+ *                             captured once is not captured again); a UDP datagram is
+ *                             counted into its flow (socket cookie, remote endpoint); any
+ *                             other packet leaves after a few byte loads. The cost is per
+ *                             packet, not per system call: nothing runs on the system
+ *                             call path of the node
  *   cgroup/sock_release       a UDP socket closed (5.9+): its flows are final
+ *   cgroup/recvmsg4, cgroup/recvmsg6   a UDP read that asks for the sender: the owner of
+ *                             a socket that has only received
  *
  * Budget: streamed events pass per-class sampling and the observer's token bucket. For
  * HTTP/1 the decision is taken once per request (at the bytes that start it) and holds
@@ -42,22 +50,6 @@
 #define IPPROTO_UDP 17
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
-#define S_IFMT 00170000
-#define S_IFSOCK 0140000
-#define TS_COMPAT 0x0002
-#define USER32_CS 0x23 /* __USER32_CS: the code segment of 32-bit tasks */
-
-/* x86_64 system call numbers. */
-#define NR_read 0
-#define NR_write 1
-#define NR_readv 19
-#define NR_writev 20
-#define NR_accept 43
-#define NR_sendto 44
-#define NR_recvfrom 45
-#define NR_sendmsg 46
-#define NR_recvmsg 47
-#define NR_accept4 288
 
 /* Kernel TCP states (include/net/tcp_states.h; part of the tracepoint ABI). */
 enum {
@@ -70,8 +62,6 @@ enum {
 
 /* Sampling 1 of N per class (0 or 1: all), set by the sensor before load. */
 const volatile __u32 net_sample_every[NET_CLASS_COUNT] = {};
-/* 0 turns off the byte capture (sys_enter/sys_exit and uprobes do nothing). */
-const volatile __u32 net_capture = 1;
 /* The sensor's own process: its bytes are not captured (its event stream would feed
  * itself); 0 = capture everyone (the self-test). */
 const volatile __u32 net_self_tgid = 0;
@@ -99,33 +89,44 @@ struct {
 	__type(value, struct net_owner);
 } net_listeners SEC(".maps");
 
-/* A read/write-like call between its entry and its return. */
+/* An SSL call of a thread between its entry and its return. One entry per thread that
+ * ever made one, reused in place (no map update on the hot path), removed when the thread
+ * exits. */
 struct net_io {
-	__u64 sk;
-	__u64 buf;	 /* buffer, or the iovec array when iovcnt > 0 */
+	__u64 buf;
 	__u64 count_ptr; /* SSL_*_ex: where the byte count is written */
 	__u64 ssl;
-	__u32 iovcnt;
-	__u8 dir;
-	__u8 decided; /* HTTP/1 admission already taken at entry */
-	__u8 live;    /* a call is in progress (the entry stays for the thread's next) */
-	__u8 pad;
-};
-
-/* What a thread is in the middle of: a system call, and (around it) an SSL call. One
- * entry per thread that ever made such a call, reused in place (no map update on the
- * hot path), removed when the thread exits. */
-struct net_thread {
-	struct net_io sys;
-	struct net_io ssl;
+	__u8 dir;  /* 0: a handshake, no bytes to capture */
+	__u8 live; /* a call is in progress */
+	__u8 pad[6];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NET_STASH_ENTRIES);
 	__type(key, __u32);
-	__type(value, struct net_thread);
+	__type(value, struct net_io);
 } net_threads SEC(".maps");
+
+/* SSL calls in progress on the node: while there are none, a TCP read needs no look at
+ * its thread. A thread that ended inside one only costs that look. */
+static __u64 ssl_calls_live;
+
+/* Capture state of a TCP socket's plaintext, kept on the socket (sk storage): a packet
+ * finds it without a table lookup, and it goes with the socket. */
+struct net_sk {
+	struct net_stream_state st;
+	__u32 next_seq[2]; /* after the last byte captured, egress and ingress */
+	__u8 seq_known;	   /* bit i: next_seq[i] holds */
+	__u8 pad[3];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct net_sk);
+} net_socks SEC(".maps");
 
 struct net_tls_key {
 	__u64 ssl;
@@ -133,8 +134,8 @@ struct net_tls_key {
 	__u32 pad;
 };
 
-/* SSL object -> the socket it reads and writes (learnt from the system call the SSL
- * call makes). LRU: SSL objects are freed without a hook telling us. */
+/* SSL object -> the socket it reads and writes (learnt from a TCP read inside an SSL
+ * call). LRU: SSL objects are freed without a hook telling us. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NET_TLS_ENTRIES);
@@ -148,20 +149,6 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } net_sample_state SEC(".maps");
-
-/* Vectored calls are gathered here first. Offsets stay below one capture bound and
- * lengths below two (the masks the verifier sees), so three bounds provably hold any
- * copy. */
-struct net_gather {
-	char data[3 * NET_DATA_LARGE];
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct net_gather);
-} net_gather_buf SEC(".maps");
 
 /* ---- admission -------------------------------------------------------------------- */
 
@@ -178,42 +165,50 @@ static __always_inline int net_admit(__u32 class)
 	return tp_admit();
 }
 
-/* ---- per-thread call state --------------------------------------------------------- */
+/* ---- per-thread SSL call state ----------------------------------------------------- */
 
-static __always_inline struct net_thread *this_thread(void)
+static __always_inline struct net_io *this_thread(void)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
 	return bpf_map_lookup_elem(&net_threads, &tid);
 }
 
-/* Starts a call of the current thread: t is its entry when it has one already. */
-static __always_inline void call_begin(struct net_thread *t, struct net_io *io, int ssl)
+/* Starts an SSL call of the current thread. */
+static __always_inline void call_begin(struct net_io *io)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct net_thread fresh = {};
+	struct net_io *t = this_thread();
 
 	io->live = 1;
 	if (t) {
-		if (ssl)
-			t->ssl = *io;
-		else
-			t->sys = *io;
+		if (!t->live)
+			__sync_fetch_and_add(&ssl_calls_live, 1);
+		*t = *io;
 		return;
 	}
-	if (ssl)
-		fresh.ssl = *io;
-	else
-		fresh.sys = *io;
-	if (bpf_map_update_elem(&net_threads, &tid, &fresh, BPF_NOEXIST) != 0)
+	if (bpf_map_update_elem(&net_threads, &tid, io, BPF_NOEXIST) != 0)
 		tp_count(NET_CNT_STASH_FULL);
+	else
+		__sync_fetch_and_add(&ssl_calls_live, 1);
+}
+
+static __always_inline void call_end(struct net_io *io)
+{
+	if (io->live)
+		__sync_fetch_and_add(&ssl_calls_live, -1);
+	io->live = 0;
 }
 
 SEC("raw_tp/sched_process_exit")
 int BPF_PROG(handle_thread_exit, struct task_struct *p)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct net_io *io = bpf_map_lookup_elem(&net_threads, &tid);
 
+	if (!io)
+		return 0;
+	call_end(io);
 	bpf_map_delete_elem(&net_threads, &tid);
 	return 0;
 }
@@ -285,14 +280,6 @@ static __always_inline void sk_endpoints(const struct sock *sk, struct net_endpo
 		BPF_CORE_READ_INTO((struct in6_addr *)ep->laddr, sk, __sk_common.skc_v6_rcv_saddr);
 		BPF_CORE_READ_INTO((struct in6_addr *)ep->raddr, sk, __sk_common.skc_v6_daddr);
 	}
-}
-
-/* The IP protocol of an IPv4 or IPv6 socket; 0 for a socket of another family. */
-static __always_inline __u16 sk_inet_protocol(const struct sock *sk)
-{
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
-	return family == AF_INET || family == AF_INET6 ? sk_protocol(sk) : 0;
 }
 
 /* ---- connection lifecycle ---------------------------------------------------------- */
@@ -429,13 +416,21 @@ static __always_inline void on_established(void *ctx, const struct sock *sk, int
 }
 
 static __always_inline void fill_data(struct net_data_event *d, const struct sock *sk,
-				      __u64 conn_id, const struct net_stream_state *st, __u32 len,
-				      __u32 cap, __u8 dir, __u8 flags, __u32 size)
+				      const struct net_conn *c, const struct net_stream_state *st,
+				      __u32 len, __u32 cap, __u8 dir, __u8 flags, __u32 size,
+				      const int from_skb)
 {
-	tp_fill_header(&d->h, TP_EV_NET_DATA, size);
-	sk_endpoints(sk, &d->ep);
+	/* A packet names its socket's owner; an SSL call runs in its caller's context. */
+	if (from_skb)
+		header_for(&d->h, TP_EV_NET_DATA, size, c->owner.pid ? &c->owner : NULL);
+	else
+		tp_fill_header(&d->h, TP_EV_NET_DATA, size);
+	if (c->flags & NET_CONN_F_ESTABLISHED)
+		d->ep = c->ep;
+	else
+		sk_endpoints(sk, &d->ep);
 	d->sk = (__u64)sk;
-	d->conn_id = conn_id;
+	d->conn_id = c->id;
 	d->len = len;
 	d->cap = cap;
 	d->dir = dir;
@@ -457,8 +452,8 @@ static __always_inline void close_marker(void *ctx, const struct sock *sk, struc
 	d = tp_reserve(sizeof(*d));
 	if (!d)
 		return;
-	fill_data(d, sk, c->id, c->tls.proto ? &c->tls : &c->plain, 0, 0, 0, NET_DATA_F_CLOSE,
-		  sizeof(*d));
+	fill_data(d, sk, c, c->tls.proto ? &c->tls : &c->plain, 0, 0, 0, NET_DATA_F_CLOSE,
+		  sizeof(*d), 1);
 	tp_submit(ctx, d, sizeof(*d));
 }
 
@@ -786,39 +781,42 @@ static __always_inline int is_ipv6_ext(__u8 next)
 	return next == 0 || next == 43 || next == 60 || next == 44;
 }
 
-/* Every packet of the node (TCP's too) comes here: its IP protocol is read with plain loads
- * from the linear data. Returns the offset of the UDP header, 0 for a packet that is not
- * UDP, -1 when only udp_offset_slow can tell (headers beyond the linear data, IPv6
- * extension headers first). */
-static __always_inline int udp_offset_fast(struct __sk_buff *skb)
+/* Every packet of the node comes here: its IP protocol (*proto) is read with plain loads
+ * from the linear data. Returns the offset of the transport header, 0 for a packet that
+ * is neither IPv4 nor IPv6, -1 when only l4_offset_slow can tell (headers beyond the
+ * linear data, IPv6 extension headers first). */
+static __always_inline int l4_offset_fast(struct __sk_buff *skb, __u8 *proto)
 {
 	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
 	__u8 *h = data;
 
 	if ((void *)(h + 20) > end)
 		return -1;
-	if ((h[0] >> 4) == 4)
-		return h[9] == IPPROTO_UDP ? (h[0] & 0xf) * 4 : 0;
+	if ((h[0] >> 4) == 4) {
+		*proto = h[9];
+		return (h[0] & 0xf) * 4;
+	}
 	if ((h[0] >> 4) != 6)
 		return 0;
-	if ((void *)(h + 40) > end)
+	if ((void *)(h + 40) > end || is_ipv6_ext(h[6]))
 		return -1;
-	if (h[6] == IPPROTO_UDP)
-		return 40;
-	return is_ipv6_ext(h[6]) ? -1 : 0;
+	*proto = h[6];
+	return 40;
 }
 
 /* The same through bpf_skb_load_bytes, walking IPv6 extension headers; -1 when a read
  * failed or more than IP6_EXT_MAX of them came first. */
-static __always_inline int udp_offset_slow(struct __sk_buff *skb)
+static __always_inline int l4_offset_slow(struct __sk_buff *skb, __u8 *proto)
 {
 	__u8 h[40], ext[2], next;
 	__u32 off = 40;
 
 	if (bpf_skb_load_bytes(skb, 0, h, 20) < 0)
 		return -1;
-	if ((h[0] >> 4) == 4)
-		return h[9] == IPPROTO_UDP ? (h[0] & 0xf) * 4 : 0;
+	if ((h[0] >> 4) == 4) {
+		*proto = h[9];
+		return (h[0] & 0xf) * 4;
+	}
 	if ((h[0] >> 4) != 6)
 		return 0;
 	if (bpf_skb_load_bytes(skb, 0, h, sizeof(h)) < 0)
@@ -832,23 +830,20 @@ static __always_inline int udp_offset_slow(struct __sk_buff *skb)
 	}
 	if (is_ipv6_ext(next))
 		return -1;
-	return next == IPPROTO_UDP ? off : 0;
+	*proto = next;
+	return off;
 }
 
-/* Addresses, ports and sizes of a UDP datagram: 0, or -1 for any other packet. The
+/* Addresses, ports and sizes of a UDP datagram (its UDP header at off): 0, or -1. The
  * program sees the packet from its IP header on, one datagram before fragmentation
  * (egress) or after reassembly (ingress). A datagram whose headers could not be read is
  * counted as a read error. */
-static __always_inline int udp_dgram(struct __sk_buff *skb, int egress, struct udp_dgram *d)
+static __always_inline int udp_dgram(struct __sk_buff *skb, int egress, int off,
+				     struct udp_dgram *d)
 {
-	int off = udp_offset_fast(skb);
 	__u16 ports[2];
 	__u8 ip[40];
 
-	if (off < 0)
-		off = udp_offset_slow(skb);
-	if (off == 0)
-		return -1;
 	if (off < 20 || off > 0xffff || bpf_skb_load_bytes(skb, 0, ip, 20) < 0 ||
 	    bpf_skb_load_bytes(skb, off, ports, sizeof(ports)) < 0)
 		goto unreadable;
@@ -973,14 +968,14 @@ static __always_inline struct net_udp_flow *udp_flow_start(struct __sk_buff *skb
 }
 
 /* Counts a datagram into its flow: per packet, a lookup and two atomic adds. */
-static __always_inline void udp_count(struct __sk_buff *skb, int egress)
+static __always_inline void udp_count(struct __sk_buff *skb, int egress, int off)
 {
 	struct net_udp_key k = {};
 	struct net_udp_flow *f;
 	struct udp_dgram d;
 	__u64 now;
 
-	if (udp_dgram(skb, egress, &d) < 0)
+	if (udp_dgram(skb, egress, off, &d) < 0)
 		return;
 	k.cookie = bpf_get_socket_cookie(skb);
 	__builtin_memcpy(k.raddr, d.raddr, sizeof(k.raddr));
@@ -1004,22 +999,6 @@ static __always_inline void udp_count(struct __sk_buff *skb, int egress)
 	f->last_ns = now;
 }
 
-/* On the cgroup v2 root: every socket of the node, in every network namespace. Both
- * always let the packet pass. */
-SEC("cgroup_skb/egress")
-int udp_egress(struct __sk_buff *skb)
-{
-	udp_count(skb, 1);
-	return 1;
-}
-
-SEC("cgroup_skb/ingress")
-int udp_ingress(struct __sk_buff *skb)
-{
-	udp_count(skb, 0);
-	return 1;
-}
-
 /* Every inet socket's close (5.9+): a UDP socket with flows is marked closed, and named
  * after its closer if no owner was known. The sensor reports its flows as final. */
 SEC("cgroup/sock_release")
@@ -1040,71 +1019,33 @@ int udp_release(struct bpf_sock *ctx)
 	return 1;
 }
 
-/* A read/write-like call on a UDP socket names its owner when the table knows none yet (a
- * socket older than the sensor that has only received). The cookie is 0 until the first
- * datagram made udp_count ask for it. */
-static __always_inline void udp_call(const struct sock *sk)
+/* recvfrom()/recvmsg() on a UDP socket, asking for the sender's address (what a server
+ * does to answer), runs these in the reader's context (5.2+): they name the owner of a
+ * socket that has only received so far. */
+static __always_inline void udp_reader(struct bpf_sock_addr *ctx)
 {
-	struct net_udp_sock *s;
-	__u64 cookie;
+	__u64 cookie = bpf_get_socket_cookie(ctx);
+	struct net_udp_sock *s = bpf_map_lookup_elem(&net_udp_socks, &cookie);
 
-	if (!bpf_core_field_exists(sk->__sk_common.skc_cookie))
-		return;
-	cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	if (!cookie)
-		return;
-	s = bpf_map_lookup_elem(&net_udp_socks, &cookie);
 	if (s && !s->owner.pid && !(s->flags & NET_UDP_F_KERNEL))
-		owner_current(&s->owner);
+		owner_from_task(&s->owner);
+}
+
+SEC("cgroup/recvmsg4")
+int udp_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	udp_reader(ctx);
+	return 1;
+}
+
+SEC("cgroup/recvmsg6")
+int udp_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	udp_reader(ctx);
+	return 1;
 }
 
 /* ---- byte capture ------------------------------------------------------------------ */
-
-static __always_inline int task_is_compat(void)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-
-	if (!bpf_core_field_exists(task->thread_info.status))
-		return 0;
-	return BPF_CORE_READ(task, thread_info.status) & TS_COMPAT;
-}
-
-/* The socket behind a file descriptor of the current task, or NULL. */
-static __always_inline struct sock *fd_sock(int fd)
-{
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
-	struct file **fds, *f = NULL;
-	struct socket *sock;
-
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
-		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (safe_probe_read(&f, sizeof(f), &fds[fd]) < 0 || !f)
-		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
-		return NULL;
-	sock = BPF_CORE_READ(f, private_data);
-	return sock ? BPF_CORE_READ(sock, sk) : NULL;
-}
-
-/* The table entry of a data socket, created for connections older than the sensor. */
-static __always_inline struct net_conn *data_conn(const struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key), fresh;
-	__u8 state;
-
-	if (c)
-		return c;
-	state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	if (state == ST_CLOSE || state == ST_LISTEN || state == ST_SYN_SENT)
-		return NULL; /* nothing to attach bytes to; CLOSE would leak the entry */
-	conn_init(&fresh, sk_netns(sk), NET_DIR_UNKNOWN);
-	owner_current(&fresh.owner);
-	fresh.flags = NET_CONN_F_ESTABLISHED;
-	return conn_insert(key, &fresh);
-}
 
 static __always_inline int is_method(const char *b)
 {
@@ -1169,87 +1110,59 @@ static __always_inline int http1_wanted(struct net_stream_state *st, const char 
 	return !st->skip;
 }
 
-/* Reads up to NET_CLASSIFY_BYTES of the call's first buffer into b (zero padded). */
-static __always_inline int read_head(const struct net_io *io, __u64 len, char *b)
+/* Whether `len` bytes starting with head (NET_CLASSIFY_BYTES, zero padded) are captured:
+ * the first look at a stream classifies it, and HTTP/1 bytes follow the admission of the
+ * exchange they belong to. */
+static __always_inline int wanted(struct net_stream_state *st, const char *head, __u32 len,
+				  __u8 dir)
 {
-	const void *src = (const void *)io->buf;
-	__u64 n = len;
-
-	if (io->iovcnt) {
-		struct iovec iov;
-
-		if (bpf_probe_read_user(&iov, sizeof(iov), src) < 0)
-			return -1;
-		src = iov.iov_base;
-		if (iov.iov_len < n)
-			n = iov.iov_len;
+	if (st->proto == NET_PROTO_UNKNOWN) {
+		if (len < 4)
+			return 0; /* too little to tell; the next bytes decide */
+		classify(st, head, dir);
 	}
-	if (n > NET_CLASSIFY_BYTES)
-		n = NET_CLASSIFY_BYTES;
-	asm volatile("%[n] &= 0x1f" : [n] "+r"(n));
-	if (n > NET_CLASSIFY_BYTES)
-		return -1;
-	return safe_probe_read_user(b, n, src);
-}
-
-/* Copies `cap` bytes of a vectored call into dst (dst holds `limit`). Sizes are
- * 64-bit throughout: a 32-bit copy makes clang bound-check one register and pass
- * another to the helper. */
-static __always_inline long gather_iov(const struct net_io *io, __u64 cap, char *dst, __u64 limit)
-{
-	__u32 zero = 0;
-	__u64 off = 0;
-	struct net_gather *g = bpf_map_lookup_elem(&net_gather_buf, &zero);
-	const struct iovec *iovs = (const struct iovec *)io->buf;
-
-	if (!g)
-		return -1;
-	for (__u32 i = 0; i < NET_IOV_MAX; i++) {
-		struct iovec iov;
-		__u64 n;
-
-		if (i >= io->iovcnt || off >= cap)
-			break;
-		if (bpf_probe_read_user(&iov, sizeof(iov), &iovs[i]) < 0)
-			return -1;
-		n = iov.iov_len;
-		if (n > cap - off)
-			n = cap - off;
-		asm volatile("%[n] &= 0x1fff" : [n] "+r"(n));
-		asm volatile("%[off] &= 0xfff" : [off] "+r"(off));
-		if (n && bpf_probe_read_user(g->data + off, n, iov.iov_base) < 0)
-			return -1;
-		off += n;
+	if (st->proto == NET_PROTO_OTHER)
+		return 0;
+	if (st->proto == NET_PROTO_HTTP1 && !http1_wanted(st, head, dir)) {
+		st->gap = 1;
+		return 0;
 	}
-	asm volatile("%[off] &= 0x1fff" : [off] "+r"(off));
-	if (off > limit)
-		return -1;
-	if (off && bpf_probe_read_kernel(dst, off, g->data) < 0)
-		return -1;
-	return off;
+	return 1;
 }
 
-/* Copies the first cap (<= limit, the size of dst) bytes of the call into dst. */
-static __always_inline long copy_data(const struct net_io *io, __u64 cap, char *dst, __u64 limit)
+/* Where captured bytes come from: a packet (from_skb: skb at off) or a user buffer. */
+struct net_src {
+	struct __sk_buff *skb;
+	__u64 buf;
+	__u32 off;
+};
+
+/* Copies n (<= limit, the size of dst) bytes of src into dst: 0, or -1. from_skb is a
+ * constant at every call: each program keeps only the helper its type may call. */
+static __always_inline int src_copy(const struct net_src *src, char *dst, __u64 n, __u64 limit,
+				    const int from_skb)
 {
-	if (io->iovcnt)
-		return gather_iov(io, cap, dst, limit);
-	asm volatile("%[cap] &= 0x1fff" : [cap] "+r"(cap));
-	if (cap > limit)
+	if (!n)
+		return 0;
+	/* Bounds the verifier keeps up to the call: 1 <= n <= limit (before 5.13 or so, a
+	 * length tested for 0 may still be 0 to it, and a spilled one has no bounds). */
+	n -= 1;
+	asm volatile("%[n] &= 0x1fff" : [n] "+r"(n));
+	n += 1;
+	if (n > limit)
 		return -1;
-	if (cap && safe_probe_read_user(dst, cap, (const void *)io->buf) < 0)
-		return -1;
-	return cap;
+	if (from_skb)
+		return bpf_skb_load_bytes(src->skb, src->off, dst, n) < 0 ? -1 : 0;
+	return safe_probe_read_user(dst, n, (const void *)src->buf) < 0 ? -1 : 0;
 }
 
-/* One record for one call; a record that could not be written leaves a gap mark, so
- * the parser in user space starts over rather than join unrelated bytes. */
-static __always_inline void emit_data(void *ctx, const struct sock *sk, __u64 conn_id,
-				      struct net_stream_state *st, const struct net_io *io,
-				      __u32 len, __u8 flags)
+/* One record for `len` bytes of stream st; a record that could not be written leaves a
+ * gap mark, so the parser in user space starts over rather than join unrelated bytes. */
+static __always_inline void emit_data(void *ctx, const struct sock *sk, const struct net_conn *c,
+				      struct net_stream_state *st, const struct net_src *src,
+				      __u32 len, __u8 dir, __u8 flags, const int from_skb)
 {
 	__u64 cap = len < NET_DATA_LARGE ? len : NET_DATA_LARGE;
-	long n;
 
 	if (st->gap)
 		flags |= NET_DATA_F_GAP;
@@ -1260,31 +1173,25 @@ static __always_inline void emit_data(void *ctx, const struct sock *sk, __u64 co
 
 		if (!e)
 			goto lost;
-		n = copy_data(io, cap, e->data, NET_DATA_SMALL);
-		if (n < 0) {
+		if (src_copy(src, e->data, cap, NET_DATA_SMALL, from_skb) < 0) {
 			tp_discard(e);
 			tp_count(TP_CNT_READ_ERROR);
 			goto lost;
 		}
-		if ((__u64)n < cap && len <= NET_DATA_LARGE)
-			tp_count(NET_CNT_CAPTURE_CUT); /* more iovecs than copied */
-		fill_data(&e->d, sk, conn_id, st, len, n, io->dir, flags, sizeof(*e));
-		tp_submit(ctx, e, sizeof(e->d) + (n & 0x1ff));
+		fill_data(&e->d, sk, c, st, len, cap, dir, flags, sizeof(*e), from_skb);
+		tp_submit(ctx, e, sizeof(e->d) + (cap & 0x1ff));
 	} else {
 		struct net_data_large *e = tp_reserve(sizeof(*e));
 
 		if (!e)
 			goto lost;
-		n = copy_data(io, cap, e->data, NET_DATA_LARGE);
-		if (n < 0) {
+		if (src_copy(src, e->data, cap, NET_DATA_LARGE, from_skb) < 0) {
 			tp_discard(e);
 			tp_count(TP_CNT_READ_ERROR);
 			goto lost;
 		}
-		if ((__u64)n < cap && len <= NET_DATA_LARGE)
-			tp_count(NET_CNT_CAPTURE_CUT);
-		fill_data(&e->d, sk, conn_id, st, len, n, io->dir, flags, sizeof(*e));
-		tp_submit(ctx, e, sizeof(e->d) + (n & 0x1fff));
+		fill_data(&e->d, sk, c, st, len, cap, dir, flags, sizeof(*e), from_skb);
+		tp_submit(ctx, e, sizeof(e->d) + (cap & 0x1fff));
 	}
 	st->gap = 0;
 	return;
@@ -1292,257 +1199,232 @@ lost:
 	st->gap = 1;
 }
 
-/* The bytes of a finished call on connection c (socket sk): its TLS stream when flags
- * say so, else its plaintext one. */
+/* The first NET_CLASSIFY_BYTES of `len` bytes of src into head (zero padded). */
+static __always_inline int read_head(const struct net_src *src, __u32 len, char *head,
+				     const int from_skb)
+{
+	__u64 n = len < NET_CLASSIFY_BYTES ? len : NET_CLASSIFY_BYTES;
+
+	return src_copy(src, head, n, NET_CLASSIFY_BYTES, from_skb);
+}
+
+/* `len` bytes of stream st of connection c (socket sk). */
 static __always_inline void capture(void *ctx, const struct sock *sk, struct net_conn *c,
-				    const struct net_io *io, __u32 len, __u8 flags)
+				    struct net_stream_state *st, const struct net_src *src,
+				    __u32 len, __u8 dir, __u8 flags, const int from_skb)
 {
 	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
-	struct net_stream_state *st = (flags & NET_DATA_F_TLS) ? &c->tls : &c->plain;
 
 	if (st->proto == NET_PROTO_OTHER)
 		return;
-	if (read_head(io, len, head) < 0) {
+	if (read_head(src, len, head, from_skb) < 0) {
 		tp_count(TP_CNT_READ_ERROR);
 		st->gap = 1;
 		return;
 	}
-	if (st->proto == NET_PROTO_UNKNOWN) {
-		if (len < 4)
-			return; /* too little to tell; the next call decides */
-		classify(st, head, io->dir);
-		if (st->proto == NET_PROTO_OTHER)
-			return;
-	}
-	if (st->proto == NET_PROTO_HTTP1 && !io->decided && !http1_wanted(st, head, io->dir)) {
-		st->gap = 1;
-		return;
-	}
-	emit_data(ctx, sk, c->id, st, io, len, flags);
+	if (wanted(st, head, len, dir))
+		emit_data(ctx, sk, c, st, src, len, dir, flags, from_skb);
 }
 
-/* Under load most HTTP/1 exchanges are not admitted; those calls are settled at entry
- * so that they cost no per-thread state: the bytes of a write are there already, and
- * the response side follows the decision its request took. Returns 1 when the call
- * needs no watching. */
-static __always_inline int http1_settled(struct net_stream_state *st, struct net_io *io,
-					 __u64 count)
-{
-	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
-	__u8 request_dir;
+/* ---- plaintext TCP segments (cgroup_skb) ------------------------------------------- */
 
-	if (st->proto != NET_PROTO_HTTP1)
-		return 0;
-	request_dir = st->role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS;
-	if (io->dir == request_dir) {
-		if (io->dir != NET_DATA_EGRESS || read_head(io, count, head) < 0)
-			return 0; /* request bytes still to be read: decided at return */
-		http1_wanted(st, head, io->dir);
-	}
-	io->decided = 1;
-	if (!st->skip)
-		return 0;
-	st->gap = 1;
-	return 1;
-}
-
-/* ---- system calls ------------------------------------------------------------------ */
-
-enum syscall_buf {
-	SYS_BUF_PLAIN = 0, /* buf, count */
-	SYS_BUF_IOVEC,	   /* an iovec array and its length */
-	SYS_BUF_MSGHDR,	   /* a msghdr */
+/* The payload of a TCP segment: where it starts in the packet, its length, its sequence
+ * number. */
+struct tcp_seg {
+	__u32 off;
+	__u32 len;
+	__u32 seq;
 };
 
-struct syscall_kind {
-	__u8 dir;
-	__u8 buf; /* enum syscall_buf */
-};
-
-static __always_inline int kind(struct syscall_kind *k, __u8 dir, __u8 buf)
+/* The TCP header at off: 0 with t filled for a segment that carries payload, -1 for one
+ * that does not (most ACKs) or whose header could not be read. */
+static __always_inline int tcp_payload(struct __sk_buff *skb, int off, struct tcp_seg *t)
 {
-	k->dir = dir;
-	k->buf = buf;
-	return 1;
-}
+	__u8 th[16];
+	__u32 doff, seq;
 
-/* Whether system call id moves bytes on a descriptor, and how (k). */
-static __always_inline int data_syscall(long id, struct syscall_kind *k)
-{
-	switch (id) {
-	case NR_read:
-	case NR_recvfrom:
-		return kind(k, NET_DATA_INGRESS, SYS_BUF_PLAIN);
-	case NR_write:
-	case NR_sendto:
-		return kind(k, NET_DATA_EGRESS, SYS_BUF_PLAIN);
-	case NR_readv:
-		return kind(k, NET_DATA_INGRESS, SYS_BUF_IOVEC);
-	case NR_writev:
-		return kind(k, NET_DATA_EGRESS, SYS_BUF_IOVEC);
-	case NR_recvmsg:
-		return kind(k, NET_DATA_INGRESS, SYS_BUF_MSGHDR);
-	case NR_sendmsg:
-		return kind(k, NET_DATA_EGRESS, SYS_BUF_MSGHDR);
-	}
+	if (off < 20 || off > 0xffff || bpf_skb_load_bytes(skb, off, th, sizeof(th)) < 0)
+		return -1;
+	doff = (th[12] >> 4) * 4;
+	if (doff < 20 || skb->len <= off + doff)
+		return -1;
+	__builtin_memcpy(&seq, th + 4, sizeof(seq));
+	t->off = off + doff;
+	t->len = skb->len - t->off;
+	t->seq = bpf_ntohl(seq);
 	return 0;
 }
 
-/* Inside an SSL call, the system call tells which socket the SSL object uses. */
-static __always_inline int note_tls_socket(struct net_thread *t, const struct sock *sk,
-					   struct net_conn *c)
+/* The table entry of a socket that carries data, created for connections older than the
+ * sensor (their owner is the first process that reads, see handle_tcp_read). */
+static __always_inline struct net_conn *data_conn(const struct sock *sk, __u64 key)
 {
-	__u64 id = bpf_get_current_pid_tgid(), skv = (__u64)sk;
+	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key), fresh;
+	__u8 state;
+
+	if (c)
+		return c;
+	state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	if (state == ST_CLOSE || state == ST_LISTEN || state == ST_SYN_SENT)
+		return NULL; /* nothing to attach bytes to; CLOSE would leak the entry */
+	conn_init(&fresh, sk_netns(sk), NET_DIR_UNKNOWN);
+	fresh.flags = NET_CONN_F_ESTABLISHED;
+	sk_endpoints(sk, &fresh.ep);
+	return conn_insert(key, &fresh);
+}
+
+/* Each byte of a direction is captured once: a retransmission is left out (its new bytes
+ * kept), a jump ahead (a segment missed, or one that arrives out of order) marks a gap.
+ * Returns 0 when nothing in t is new. */
+static __always_inline int in_sequence(struct net_sk *s, struct tcp_seg *t, __u8 dir)
+{
+	__u32 i = dir == NET_DATA_EGRESS ? 0 : 1;
+	__u8 bit = 1 << i;
+
+	if (s->seq_known & bit) {
+		__s32 ahead = (__s32)(t->seq - s->next_seq[i]);
+
+		if (ahead < 0) {
+			__u32 old = -ahead;
+
+			if (old >= t->len)
+				return 0;
+			t->off += old;
+			t->len -= old;
+			t->seq += old;
+		} else if (ahead > 0) {
+			s->st.gap = 1;
+		}
+	}
+	s->next_seq[i] = t->seq + t->len;
+	s->seq_known |= bit;
+	return 1;
+}
+
+/* Bytes of a segment that the stream wants go out with their connection's owner. The
+ * connection table is only looked up here: under the rate limit most segments are not
+ * wanted. A connection of the sensor's own, or one the table could not hold, is not
+ * captured. */
+static __always_inline void capture_segment(struct __sk_buff *skb, struct bpf_sock *bsk,
+					    struct net_sk *s, const struct tcp_seg *t, __u8 dir)
+{
+	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
+	struct net_src src = {.skb = skb, .off = t->off};
+	__u8 was = s->st.proto;
+	const struct sock *sk;
+	struct net_conn *c;
+
+	if (read_head(&src, t->len, head, 1) < 0) {
+		tp_count(TP_CNT_READ_ERROR);
+		s->st.gap = 1;
+		return;
+	}
+	if (!wanted(&s->st, head, t->len, dir))
+		return;
+	sk = sock_of(bsk);
+	c = data_conn(sk, (__u64)sk);
+	if (!c || (net_self_tgid && c->owner.pid == net_self_tgid)) {
+		s->st.proto = NET_PROTO_OTHER;
+		return;
+	}
+	if (was == NET_PROTO_UNKNOWN)
+		c->plain.proto = s->st.proto; /* its close has to reach the parser */
+	emit_data(skb, sk, c, &s->st, &src, t->len, dir, 0, 1);
+}
+
+/* A TCP packet (its header at off) of a socket of the node. */
+static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int off)
+{
+	__u8 dir = egress ? NET_DATA_EGRESS : NET_DATA_INGRESS;
+	struct bpf_sock *bsk = skb->sk;
+	struct net_sk *s;
+	struct tcp_seg t;
+
+	if (!bsk || tcp_payload(skb, off, &t) < 0)
+		return;
+	bsk = bpf_sk_fullsock(bsk);
+	if (!bsk)
+		return;
+	s = bpf_sk_storage_get(&net_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		tp_count(NET_CNT_SK_STORAGE);
+		return;
+	}
+	if (s->st.proto == NET_PROTO_OTHER || !in_sequence(s, &t, dir))
+		return;
+	capture_segment(skb, bsk, s, &t, dir);
+}
+
+/* On the cgroup v2 root: every socket of the node, in every network namespace. */
+static __always_inline void packet(struct __sk_buff *skb, int egress)
+{
+	__u8 proto = 0;
+	int off = l4_offset_fast(skb, &proto);
+
+	if (off < 0)
+		off = l4_offset_slow(skb, &proto);
+	if (off < 0) {
+		tp_count(TP_CNT_READ_ERROR);
+		return;
+	}
+	if (off == 0)
+		return;
+	if (proto == IPPROTO_TCP)
+		tcp_segment(skb, egress, off);
+	else if (proto == IPPROTO_UDP)
+		udp_count(skb, egress, off);
+}
+
+/* Both always let the packet pass. */
+SEC("cgroup_skb/egress")
+int skb_egress(struct __sk_buff *skb)
+{
+	packet(skb, 1);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int skb_ingress(struct __sk_buff *skb)
+{
+	packet(skb, 0);
+	return 1;
+}
+
+/* ---- TCP reads --------------------------------------------------------------------- */
+
+/* Inside an SSL call, a read tells which socket the SSL object uses. */
+static __always_inline void note_tls_socket(const struct net_io *t, __u64 skv, struct net_conn *c)
+{
 	struct net_tls_key k = {};
 
-	if (!t || !t->ssl.live)
-		return 0;
-	k.ssl = t->ssl.ssl;
-	k.pid = id >> 32;
+	k.ssl = t->ssl;
+	k.pid = bpf_get_current_pid_tgid() >> 32;
 	bpf_map_update_elem(&net_tls_socks, &k, &skv, BPF_ANY);
 	if (c)
 		c->flags |= NET_CONN_F_TLS;
-	return 1;
 }
 
-/* Entry of every system call: a read/write-like call on a TCP socket whose bytes may
- * matter is remembered until its return. */
-static __always_inline int sys_enter(const struct syscall_kind *k, __u64 fd, __u64 buf, __u64 count,
-				     int compat)
+/* tcp_recvmsg (and the splice path) copied bytes to the reader: in its context. An
+ * accepted socket belongs to whoever reads it (a worker of a pre-forked server, not the
+ * process that listens), as does one older than the sensor. */
+SEC("raw_tp/tcp_rcv_space_adjust")
+int BPF_PROG(handle_tcp_read, struct sock *sk)
 {
-	struct net_io io = {};
-	struct net_thread *t;
-	struct net_conn *c;
-	struct sock *sk;
-	__u64 key;
+	__u64 key = (__u64)sk;
+	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key);
+	struct net_io *t;
 
-	if (!net_capture || compat)
-		return 0;
-	if (net_self_tgid && bpf_get_current_pid_tgid() >> 32 == net_self_tgid)
-		return 0;
-	sk = fd_sock((int)fd);
-	if (!sk)
-		return 0;
-	/* A socket in the table is TCP: its family and protocol need no reading. */
-	key = (__u64)sk;
-	c = bpf_map_lookup_elem(&net_conns, &key);
-	if (!c) {
-		__u16 protocol = sk_inet_protocol(sk);
-
-		if (protocol == IPPROTO_UDP)
-			udp_call(sk);
-		if (protocol != IPPROTO_TCP)
-			return 0;
-		c = data_conn(sk);
+	if (c && !(c->flags & NET_CONN_F_READER) &&
+	    (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
+		owner_current(&c->owner);
+		c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_READER;
 	}
-	t = this_thread();
-	if (note_tls_socket(t, sk, c) || !c)
-		return 0;
-	if ((c->flags & NET_CONN_F_TLS) || c->plain.proto == NET_PROTO_OTHER)
-		return 0;
-	io.sk = key;
-	io.dir = k->dir;
-	io.buf = buf;
-	if (k->buf == SYS_BUF_IOVEC) {
-		io.iovcnt = count;
-	} else if (k->buf == SYS_BUF_MSGHDR) {
-		struct user_msghdr *msg = (struct user_msghdr *)buf;
-
-		io.buf = (__u64)BPF_CORE_READ_USER(msg, msg_iov);
-		io.iovcnt = BPF_CORE_READ_USER(msg, msg_iovlen);
-	}
-	if (k->buf != SYS_BUF_PLAIN && !io.iovcnt)
-		return 0;
-	if (http1_settled(&c->plain, &io, k->buf != SYS_BUF_PLAIN ? ~0ULL : count))
-		return 0;
-	call_begin(t, &io, 0);
-	return 0;
-}
-
-SEC("raw_tp/sys_enter")
-int handle_sys_enter(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-	struct syscall_kind k;
-
-	if (!data_syscall((long)ctx->args[1], &k))
-		return 0; /* before reading registers: most calls end here */
-	return sys_enter(&k, BPF_CORE_READ(regs, di), BPF_CORE_READ(regs, si),
-			 BPF_CORE_READ(regs, dx), task_is_compat());
-}
-
-/* The same with BTF-typed arguments (5.5+): registers are read without helper calls,
- * which matters on a path every system call of the node takes. */
-SEC("tp_btf/sys_enter")
-int BPF_PROG(handle_sys_enter_btf, struct pt_regs *regs, long id)
-{
-	struct syscall_kind k;
-
-	if (!data_syscall(id, &k))
-		return 0;
-	/* A 32-bit task's system calls come with the 32-bit code segment. */
-	return sys_enter(&k, regs->di, regs->si, regs->dx, regs->cs == USER32_CS);
-}
-
-/* accept() returned: the new socket is the caller's (not the listener's owner's). */
-static __always_inline void on_accepted(long fd)
-{
-	struct net_conn *c;
-	struct sock *sk;
-	__u64 key;
-
-	if (fd < 0)
-		return;
-	sk = fd_sock((int)fd);
-	if (!sk)
-		return;
-	key = (__u64)sk;
-	c = bpf_map_lookup_elem(&net_conns, &key);
-	if (!c)
-		return;
-	owner_current(&c->owner);
-	c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_ACCEPTED;
-}
-
-static __always_inline int sys_exit(void *ctx, long id, long ret)
-{
-	struct syscall_kind k;
-	struct net_thread *t;
-	struct net_io *io;
-	struct net_conn *c;
-
-	if (!net_capture)
-		return 0;
-	if (id == NR_accept || id == NR_accept4) {
-		if (!task_is_compat())
-			on_accepted(ret);
-		return 0;
-	}
-	if (!data_syscall(id, &k)) /* only data calls were watched from their entry */
+	if (!ssl_calls_live)
 		return 0;
 	t = this_thread();
-	if (!t || !t->sys.live)
-		return 0;
-	io = &t->sys;
-	c = bpf_map_lookup_elem(&net_conns, &io->sk);
-	if (c && ret > 0)
-		capture(ctx, (const struct sock *)io->sk, c, io, (__u32)ret, 0);
-	io->live = 0;
+	if (t && t->live)
+		note_tls_socket(t, key, c);
 	return 0;
-}
-
-SEC("raw_tp/sys_exit")
-int handle_sys_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	struct pt_regs *regs = (struct pt_regs *)ctx->args[0];
-
-	return sys_exit(ctx, BPF_CORE_READ(regs, orig_ax), (long)ctx->args[1]);
-}
-
-SEC("tp_btf/sys_exit")
-int BPF_PROG(handle_sys_exit_btf, struct pt_regs *regs, long ret)
-{
-	return sys_exit(ctx, regs->orig_ax, ret);
 }
 
 /* ---- OpenSSL ----------------------------------------------------------------------- */
@@ -1551,29 +1433,25 @@ static __always_inline void ssl_enter(void *ssl, const void *buf, void *count_pt
 {
 	struct net_io io = {};
 
-	if (!net_capture)
-		return;
 	io.ssl = (__u64)ssl;
 	io.buf = (__u64)buf;
 	io.count_ptr = (__u64)count_ptr;
 	io.dir = dir;
-	call_begin(this_thread(), &io, 1);
+	call_begin(&io);
 }
 
 /* ret: SSL_read/SSL_write's return (bytes, or <= 0), or for the _ex forms 1 on success
  * with the count in *count_ptr. */
 static __always_inline void ssl_return(void *ctx, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct net_thread *t = this_thread();
+	struct net_io *io = this_thread();
 	struct net_tls_key k = {};
-	struct net_io *io;
+	struct net_src src = {};
 	struct net_conn *c;
 	__u64 *skp, len = 0;
 
-	if (!t || !t->ssl.live)
+	if (!io || !io->live || !io->dir)
 		return;
-	io = &t->ssl;
 	if (io->count_ptr) {
 		if (ret == 1)
 			bpf_probe_read_user(&len, sizeof(len), (const void *)io->count_ptr);
@@ -1583,17 +1461,42 @@ static __always_inline void ssl_return(void *ctx, long ret)
 	if (len == 0 || len > 0x7fffffff)
 		goto out;
 	k.ssl = io->ssl;
-	k.pid = id >> 32;
+	k.pid = bpf_get_current_pid_tgid() >> 32;
 	skp = bpf_map_lookup_elem(&net_tls_socks, &k);
 	if (!skp) {
 		tp_count(NET_CNT_TLS_UNMAPPED);
 		goto out;
 	}
 	c = bpf_map_lookup_elem(&net_conns, skp);
+	src.buf = io->buf;
 	if (c)
-		capture(ctx, (const struct sock *)*skp, c, io, (__u32)len, NET_DATA_F_TLS);
+		capture(ctx, (const struct sock *)*skp, c, &c->tls, &src, (__u32)len, io->dir,
+			NET_DATA_F_TLS, 0);
 out:
-	io->live = 0;
+	call_end(io);
+}
+
+/* A handshake (SSL_connect and SSL_accept call it) reads before the first SSL_write:
+ * those reads map the SSL object to its socket. Not inside another SSL call, which
+ * already maps it. */
+SEC("uprobe")
+int BPF_KPROBE(ssl_handshake_enter, void *ssl)
+{
+	struct net_io *io = this_thread();
+
+	if (!io || !io->live)
+		ssl_enter(ssl, NULL, NULL, 0);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(ssl_handshake_exit, int ret)
+{
+	struct net_io *io = this_thread();
+
+	if (io && io->live && !io->dir)
+		call_end(io);
+	return 0;
 }
 
 SEC("uprobe")

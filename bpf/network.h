@@ -3,8 +3,8 @@
  *
  * Four record families: TCP connection lifecycle (connect, accept, close), TCP health
  * (retransmit, reset), packet drops, and captured application bytes (one record per
- * read/write-like call on a plaintext TCP socket, or per SSL_read/SSL_write call), which
- * user space reassembles into HTTP/1 and HTTP/2 (gRPC) exchanges. UDP flows are no
+ * TCP segment of a plaintext stream, in sequence order, or per SSL_read/SSL_write call),
+ * which user space reassembles into HTTP/1 and HTTP/2 (gRPC) exchanges. UDP flows are no
  * records: the kernel keeps them in two tables (net_udp_socks, net_udp_flows) that the
  * sensor reads (observers/network/net_udp.c).
  */
@@ -16,11 +16,10 @@
 #define NET_CONN_ENTRIES 10240	/* connection tracking table (the seed's 10K) */
 #define NET_CLOSED_ENTRIES 1024 /* recently closed connections (LRU) */
 #define NET_LISTEN_ENTRIES 4096 /* listening sockets, for the owner of accepted ones */
-#define NET_STASH_ENTRIES 10240 /* threads with call state (per-thread entry) */
+#define NET_STASH_ENTRIES 10240 /* threads inside an SSL call (per-thread entry) */
 #define NET_TLS_ENTRIES 10240	/* SSL object -> socket */
 #define NET_DATA_SMALL 448	/* bytes captured by a small data record */
-#define NET_DATA_LARGE 4096	/* bytes captured at most per call (the capture bound) */
-#define NET_IOV_MAX 32		/* iovec entries copied per vectored call */
+#define NET_DATA_LARGE 4096	/* bytes captured at most per record (the capture bound) */
 #define NET_CLASSIFY_BYTES 16	/* bytes looked at to recognise a protocol */
 
 /* UDP flows and UDP sockets tracked by default (--net-udp-flows). */
@@ -43,13 +42,14 @@ enum net_class {
 enum net_counter {
 	NET_CNT_CONN_FULL = TP_CNT_OBSERVER, /* connection table full: not tracked */
 	NET_CNT_LISTEN_FULL,		     /* listener table full: accepts lack an owner */
-	NET_CNT_STASH_FULL,		     /* per-thread call state full: call not seen */
+	NET_CNT_STASH_FULL,		     /* per-thread SSL call state full: call not seen */
 	NET_CNT_TLS_UNMAPPED,		     /* SSL call on a socket never seen: not captured */
-	NET_CNT_CAPTURE_CUT,		     /* call moved more than the capture bound / iovecs */
+	NET_CNT_CAPTURE_CUT,		     /* a record's bytes beyond the capture bound */
 	NET_CNT_L7_EVICTED,		     /* sensor: parser state evicted (table full) */
 	NET_CNT_L7_DESYNC,		     /* sensor: stream unparseable (gap, bad input) */
 	NET_CNT_L7_UNANSWERED,		     /* sensor: request dropped without a response */
-	NET_CNT_UDP_FULL, /* UDP datagrams not counted: flow or socket table full */
+	NET_CNT_UDP_FULL,   /* UDP datagrams not counted: flow or socket table full */
+	NET_CNT_SK_STORAGE, /* a TCP socket got no capture state (no memory): not captured */
 	NET_CNT_COUNT_END,
 };
 
@@ -104,7 +104,7 @@ struct net_stream_state {
 };
 
 #define NET_CONN_F_OWNER_LISTENER 0x1 /* owner is the listening socket's process */
-#define NET_CONN_F_ACCEPTED 0x2	      /* an accept() returned this socket */
+#define NET_CONN_F_READER 0x2	      /* owner is the process that read from it */
 #define NET_CONN_F_TLS 0x4	      /* OpenSSL reads/writes this socket */
 #define NET_CONN_F_ESTABLISHED 0x8    /* reached ESTABLISHED while tracked */
 
@@ -118,7 +118,7 @@ struct net_conn {
 	__u8 direction; /* enum net_direction */
 	__u8 flags;	/* NET_CONN_F_* */
 	__u16 pad;
-	struct net_stream_state plain;
+	struct net_stream_state plain; /* proto only: the socket keeps the rest (net_sk) */
 	struct net_stream_state tls;
 	struct net_endpoints ep; /* as established */
 };
@@ -184,7 +184,7 @@ struct net_drop_event {
 	0x4 /* no bytes: the connection closed (its close event was not
 			      * streamed, the parser state still has to go) */
 
-/* TP_EV_NET_DATA: the first `cap` of the `len` bytes one call moved. Two sizes exist
+/* TP_EV_NET_DATA: the first `cap` of the `len` bytes of one segment or SSL call. Two sizes exist
  * (net_data_small, net_data_large); the bytes follow the fixed part in both. */
 struct net_data_event {
 	struct tp_event_header h;

@@ -148,9 +148,14 @@ static __always_inline void *tp_reserve(__u32 size)
 static __always_inline void tp_submit(void *ctx, void *e, __u32 size)
 {
 	if (tp_limits.use_perfbuf) {
-		if (size > TP_SCRATCH_SIZE)
-			size = TP_SCRATCH_SIZE;
-		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, size) < 0) {
+		__u64 n = size;
+
+		/* The register handed to the helper is the one bounded: a size the compiler
+		 * recomputes (or narrows to 32 bits) loses the bounds the verifier saw. */
+		asm volatile("%[n] &= 0xffff" : [n] "+r"(n));
+		if (n > TP_SCRATCH_SIZE)
+			n = TP_SCRATCH_SIZE;
+		if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, e, n) < 0) {
 			tp_count(TP_CNT_RINGBUF_FULL);
 			return;
 		}

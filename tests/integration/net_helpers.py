@@ -12,6 +12,8 @@ anything but loopback.
     linger-server FAMILY             accept one; on a stdin line close it with SO_LINGER 0
     eof-server                       accept one HTTP request, answer HTTP/1.0 without a
                                      length (the response ends when the connection does)
+    prefork-server                   listens, then a forked worker accepts one HTTP request
+                                     and answers it; prints the port, then the worker's pid
     http-server DIR                  http.server on 127.0.0.1, serving DIR
     https-server DIR CERT KEY        the same over TLS (Python's ssl: OpenSSL)
     grpc-server                      python3-grpcio: tapio.test.Echo/Say (b"fail": NOT_FOUND)
@@ -114,6 +116,27 @@ def eof_server():
     conn.close()
 
 
+def prefork_server():
+    import os
+
+    s = listener("4")
+    worker = os.fork()
+    if worker:
+        say(worker)
+        os.waitpid(worker, 0)
+        return
+    conn, _ = s.accept()
+    request = b""
+    while b"\r\n\r\n" not in request:
+        chunk = conn.recv(4096)
+        if not chunk:
+            os._exit(1)
+        request += chunk
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\nworker\n")
+    conn.close()
+    os._exit(0)
+
+
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -207,6 +230,7 @@ ROLES = {
     "hold-client": hold_client,
     "linger-server": linger_server,
     "eof-server": eof_server,
+    "prefork-server": prefork_server,
     "http-server": http_server,
     "https-server": http_server,
     "grpc-server": grpc_server,

@@ -36,11 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 #   process.bpf.o:fork_failed_fexit  choose_fork_failed() in sensor/observers/process/process.c:
 #                                    fexit on kernel_clone where fentry works, else the
 #                                    syscalls:sys_exit_{clone,clone3,fork,vfork} tracepoints
-#   network.bpf.o:handle_sys_{enter,exit}_btf  choose_syscall_progs() in
-#                                    sensor/observers/network/network.c: tp_btf where the kernel
-#                                    has it (5.5+), else the raw_tp twins
-optional=(process.bpf.o:fork_failed_fexit network.bpf.o:handle_sys_enter_btf
-	network.bpf.o:handle_sys_exit_btf)
+optional=(process.bpf.o:fork_failed_fexit)
 
 die() {
 	echo "$prog: $*" >&2

@@ -19,7 +19,7 @@
 #include "network.skel.h"
 #include "observers/network/net_udp.h"
 
-#define UDP_PROGRAMS "udp_egress, udp_ingress, udp_release"
+#define UDP_PROGRAMS "skb_egress, skb_ingress, udp_release, udp_recvmsg{4,6}"
 
 struct net_udp_obs {
 	struct observer *o;
@@ -42,7 +42,9 @@ static int release_supported(char *why, size_t len)
 	int fd = bpf_prog_load(BPF_PROG_TYPE_CGROUP_SOCK, "tapio_release", "GPL", insns, 2, &opts);
 
 	if (fd < 0) {
-		snprintf(why, len, "no cgroup/sock_release (5.9+), so no UDP socket's close: %s",
+		snprintf(why, len,
+			 "no cgroup/sock_release (5.9+), so no UDP socket's close (no UDP flows, "
+			 "no plaintext HTTP capture): %s",
 			 strerror(errno));
 		return 0;
 	}
@@ -53,9 +55,11 @@ static int release_supported(char *why, size_t len)
 /* UDP flows off: no programs, and tables of one entry (what a map cannot go below). */
 static void udp_off(struct network_bpf *skel)
 {
-	bpf_program__set_autoload(skel->progs.udp_egress, false);
-	bpf_program__set_autoload(skel->progs.udp_ingress, false);
+	bpf_program__set_autoload(skel->progs.skb_egress, false);
+	bpf_program__set_autoload(skel->progs.skb_ingress, false);
 	bpf_program__set_autoload(skel->progs.udp_release, false);
+	bpf_program__set_autoload(skel->progs.udp_recvmsg4, false);
+	bpf_program__set_autoload(skel->progs.udp_recvmsg6, false);
 	bpf_map__set_max_entries(skel->maps.net_udp_flows, 1);
 	bpf_map__set_max_entries(skel->maps.net_udp_socks, 1);
 }
@@ -115,10 +119,12 @@ static void free_handle(uv_handle_t *h)
  * closing (flows of a close missed would never end). A failure leaves none attached. */
 static int attach(struct net_udp_obs *n, struct network_bpf *skel)
 {
-	struct bpf_program *progs[] = {skel->progs.udp_release, skel->progs.udp_ingress,
-				       skel->progs.udp_egress};
-	struct bpf_link **links[] = {&skel->links.udp_release, &skel->links.udp_ingress,
-				     &skel->links.udp_egress};
+	struct bpf_program *progs[] = {skel->progs.udp_release, skel->progs.udp_recvmsg4,
+				       skel->progs.udp_recvmsg6, skel->progs.skb_ingress,
+				       skel->progs.skb_egress};
+	struct bpf_link **links[] = {&skel->links.udp_release, &skel->links.udp_recvmsg4,
+				     &skel->links.udp_recvmsg6, &skel->links.skb_ingress,
+				     &skel->links.skb_egress};
 	int err;
 
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {

@@ -353,7 +353,7 @@ static int net_decode(struct observer *o, const void *data, size_t len)
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
-#define N_SSL_PROGS 8
+#define N_SSL_PROGS 10
 
 struct ssl_prog {
 	const char *func;
@@ -361,24 +361,27 @@ struct ssl_prog {
 };
 
 static const struct ssl_prog ssl_progs[N_SSL_PROGS] = {
-	{"SSL_write", 0},    {"SSL_write", 1},	  {"SSL_read", 0},    {"SSL_read", 1},
-	{"SSL_write_ex", 0}, {"SSL_write_ex", 1}, {"SSL_read_ex", 0}, {"SSL_read_ex", 1},
+	{"SSL_write", 0},	 {"SSL_write", 1},	  {"SSL_read", 0},    {"SSL_read", 1},
+	{"SSL_write_ex", 0},	 {"SSL_write_ex", 1},	  {"SSL_read_ex", 0}, {"SSL_read_ex", 1},
+	{"SSL_do_handshake", 0}, {"SSL_do_handshake", 1},
 };
 
 /* In the order of ssl_progs. */
 static void ssl_programs(struct network_bpf *skel, struct bpf_program **p, struct bpf_link ***l)
 {
 	struct bpf_program *progs[N_SSL_PROGS] = {
-		skel->progs.ssl_write_enter,	skel->progs.ssl_write_exit,
-		skel->progs.ssl_read_enter,	skel->progs.ssl_read_exit,
-		skel->progs.ssl_write_ex_enter, skel->progs.ssl_write_ex_exit,
-		skel->progs.ssl_read_ex_enter,	skel->progs.ssl_read_ex_exit,
+		skel->progs.ssl_write_enter,	 skel->progs.ssl_write_exit,
+		skel->progs.ssl_read_enter,	 skel->progs.ssl_read_exit,
+		skel->progs.ssl_write_ex_enter,	 skel->progs.ssl_write_ex_exit,
+		skel->progs.ssl_read_ex_enter,	 skel->progs.ssl_read_ex_exit,
+		skel->progs.ssl_handshake_enter, skel->progs.ssl_handshake_exit,
 	};
 	struct bpf_link **links[N_SSL_PROGS] = {
-		&skel->links.ssl_write_enter,	 &skel->links.ssl_write_exit,
-		&skel->links.ssl_read_enter,	 &skel->links.ssl_read_exit,
-		&skel->links.ssl_write_ex_enter, &skel->links.ssl_write_ex_exit,
-		&skel->links.ssl_read_ex_enter,	 &skel->links.ssl_read_ex_exit,
+		&skel->links.ssl_write_enter,	  &skel->links.ssl_write_exit,
+		&skel->links.ssl_read_enter,	  &skel->links.ssl_read_exit,
+		&skel->links.ssl_write_ex_enter,  &skel->links.ssl_write_ex_exit,
+		&skel->links.ssl_read_ex_enter,	  &skel->links.ssl_read_ex_exit,
+		&skel->links.ssl_handshake_enter, &skel->links.ssl_handshake_exit,
 	};
 
 	memcpy(p, progs, sizeof(progs));
@@ -412,25 +415,6 @@ static void set_sampling(struct observer *o)
 	}
 }
 
-/* The system call programs come in two forms: BTF-typed tracepoints read the registers
- * without helper calls (every system call of the node pays for these programs), raw
- * tracepoints work where BTF-typed ones do not (before 5.5). */
-static void choose_syscall_progs(struct observer *o, const struct features *f)
-{
-	struct network_bpf *skel = skel_of(o);
-	bool btf = features_has(f, FEAT_TP_BTF);
-
-	bpf_program__set_autoload(skel->progs.handle_sys_enter_btf, btf);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit_btf, btf);
-	bpf_program__set_autoload(skel->progs.handle_sys_enter, !btf);
-	bpf_program__set_autoload(skel->progs.handle_sys_exit, !btf);
-	if (!btf)
-		observer_skip(o, "handle_sys_{enter,exit}_btf",
-			      "no BTF-typed tracepoints (%s): "
-			      "raw_tp twins used",
-			      features_detail(f, FEAT_TP_BTF));
-}
-
 static int net_open(struct observer *o, const struct features *f)
 {
 	struct network_bpf *skel;
@@ -451,7 +435,6 @@ static int net_open(struct observer *o, const struct features *f)
 	o->skeleton = skel->skeleton;
 	o->limits = (struct tp_limits *)&skel->rodata->tp_limits;
 	set_sampling(o);
-	choose_syscall_progs(o, f);
 	/* Our own gRPC stream is not worth parsing (and would feed itself), except when the
 	 * self-test talks HTTP to itself. */
 	skel->rodata->net_self_tgid = o->sensor->cfg->self_test ? 0 : (uint32_t)getpid();
@@ -539,7 +522,8 @@ const struct observer_ops network_observer = {
 	.counter_names =
 		(const char *const[]){"conn_table_full", "listen_table_full", "call_state_full",
 				      "tls_socket_unknown", "capture_truncated", "l7_table_evicted",
-				      "l7_desync", "l7_unanswered", "udp_table_full", NULL},
+				      "l7_desync", "l7_unanswered", "udp_table_full",
+				      "sock_storage_failed", NULL},
 	.open = net_open,
 	.loaded = net_loaded,
 	.decode = net_decode,
