@@ -9,24 +9,22 @@
  *                             sock address) keeps owner, start and direction, because
  *                             most transitions run in softirq, not in the owner's context
  *   tcp:tcp_retransmit_skb, tcp:tcp_send_reset, tcp:tcp_receive_reset   TCP health
- *   tcp:tcp_rcv_space_adjust  a TCP read, in the reader's context: the process that reads
- *                             an accepted socket owns it (not the listener's owner), and
- *                             a read inside an SSL call tells which socket the SSL object
- *                             uses
  *   skb:kfree_skb             drops, with the kernel's reason where it has one (5.17+)
  *   sched:sched_process_exit  forgets the per-thread SSL call state of a thread that ends
  *   uprobes on libssl's SSL_read/SSL_write(_ex)   the plaintext of TLS streams;
- *                             SSL_do_handshake, whose reads map an SSL object to its socket
- *                             before the first SSL_write
+ *                             SSL_do_handshake, whose first send maps an SSL object to its
+ *                             socket
  *   cgroup_skb/egress, cgroup_skb/ingress on the cgroup v2 root   every packet of every
  *                             socket of the node, in any netns, passes: a TCP segment with
  *                             payload on a stream that looks like HTTP/1 or HTTP/2 gives
  *                             a record of its first bytes (in sequence order: what was
  *                             captured once is not captured again); a UDP datagram is
  *                             counted into its flow (socket cookie, remote endpoint); any
- *                             other packet leaves after a few byte loads. The cost is per
- *                             packet, not per system call: nothing runs on the system
- *                             call path of the node
+ *                             other packet leaves after a few byte loads. A segment sent
+ *                             in its process's context names the owner of an accepted
+ *                             socket (the process that answers, not the one that listens)
+ *                             and, inside an SSL call, the socket of the SSL object. The
+ *                             cost is per packet: nothing runs on the system call path of the node
  *   cgroup/sock_release       a UDP socket closed (5.9+): its flows are final
  *   cgroup/recvmsg4, cgroup/recvmsg6   a UDP read that asks for the sender: the owner of
  *                             a socket that has only received
@@ -108,7 +106,7 @@ struct {
 	__type(value, struct net_io);
 } net_threads SEC(".maps");
 
-/* SSL calls in progress on the node: while there are none, a TCP read needs no look at
+/* SSL calls in progress on the node: while there are none, a TCP send needs no look at
  * its thread. A thread that ended inside one only costs that look. */
 static __u64 ssl_calls_live;
 
@@ -116,9 +114,10 @@ static __u64 ssl_calls_live;
  * finds it without a table lookup, and it goes with the socket. */
 struct net_sk {
 	struct net_stream_state st;
-	__u32 next_seq[2]; /* after the last byte captured, egress and ingress */
-	__u8 seq_known;	   /* bit i: next_seq[i] holds */
-	__u8 pad[3];
+	__u32 next_seq[2];  /* after the last byte captured, egress and ingress */
+	__u8 seq_known;	    /* bit i: next_seq[i] holds */
+	__u8 owner_settled; /* a send in its process's context was seen */
+	__u8 pad[2];
 };
 
 struct {
@@ -134,7 +133,7 @@ struct net_tls_key {
 	__u32 pad;
 };
 
-/* SSL object -> the socket it reads and writes (learnt from a TCP read inside an SSL
+/* SSL object -> the socket it reads and writes (learnt from a TCP send inside an SSL
  * call). LRU: SSL objects are freed without a hook telling us. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -1240,10 +1239,15 @@ struct tcp_seg {
  * that does not (most ACKs) or whose header could not be read. */
 static __always_inline int tcp_payload(struct __sk_buff *skb, int off, struct tcp_seg *t)
 {
-	__u8 th[16];
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+	__u8 buf[16], *th = buf;
 	__u32 doff, seq;
 
-	if (off < 20 || off > 0xffff || bpf_skb_load_bytes(skb, off, th, sizeof(th)) < 0)
+	if (off < 20 || off > 0xffff)
+		return -1;
+	if (off <= 0xff && data + (off & 0xff) + sizeof(buf) <= end)
+		th = data + (off & 0xff); /* in the linear data: plain loads */
+	else if (bpf_skb_load_bytes(skb, off, buf, sizeof(buf)) < 0)
 		return -1;
 	doff = (th[12] >> 4) * 4;
 	if (doff < 20 || skb->len <= off + doff)
@@ -1256,7 +1260,7 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, int off, struct tc
 }
 
 /* The table entry of a socket that carries data, created for connections older than the
- * sensor (their owner is the first process that reads, see handle_tcp_read). */
+ * sensor (their owner is the first process that sends, see on_send). */
 static __always_inline struct net_conn *data_conn(const struct sock *sk, __u64 key)
 {
 	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key), fresh;
@@ -1314,6 +1318,11 @@ static __always_inline void capture_segment(struct __sk_buff *skb, struct bpf_so
 	const struct sock *sk;
 	struct net_conn *c;
 
+	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 &&
+	    dir != (s->st.role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS)) {
+		s->st.gap = 1; /* the answer to a request not admitted: no need to look */
+		return;
+	}
 	if (read_head(&src, t->len, head, 1) < 0) {
 		tp_count(TP_CNT_READ_ERROR);
 		s->st.gap = 1;
@@ -1330,6 +1339,65 @@ static __always_inline void capture_segment(struct __sk_buff *skb, struct bpf_so
 	if (was == NET_PROTO_UNKNOWN)
 		c->plain.proto = s->st.proto; /* its close has to reach the parser */
 	emit_data(skb, sk, c, &s->st, &src, t->len, dir, 0, 1);
+}
+
+/* The current thread and process, where only CO-RE tells (cgroup_skb has no pid helper
+ * on 5.10). */
+static __always_inline void current_ids(__u32 *tgid, __u32 *tid)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	*tgid = BPF_CORE_READ(task, tgid);
+	*tid = BPF_CORE_READ(task, pid);
+}
+
+/* Inside an SSL call, a send on a socket tells which socket the SSL object uses. */
+static __always_inline void note_tls_socket(__u64 skv, struct net_conn *c)
+{
+	struct net_tls_key k = {};
+	struct net_io *t;
+	__u32 tid;
+
+	current_ids(&k.pid, &tid);
+	t = bpf_map_lookup_elem(&net_threads, &tid);
+	if (!t || !t->live)
+		return;
+	k.ssl = t->ssl;
+	bpf_map_update_elem(&net_tls_socks, &k, &skv, BPF_ANY);
+	if (c)
+		c->flags |= NET_CONN_F_TLS;
+}
+
+/* A segment that leaves while a process holds the socket's lock leaves in that process's
+ * context (its sendmsg, or the backlog its release_sock processes); timers and ACKs send
+ * from softirq, without the lock. The process that sends on an accepted socket owns it (a
+ * pre-forked worker, not the listener's owner), as it does one older than the sensor; a
+ * send inside an SSL call (the handshake's first) maps the SSL object to the socket. */
+static __always_inline void on_send(struct bpf_sock *bsk, struct net_sk *s)
+{
+	struct net_conn *c = NULL;
+	const struct sock *sk;
+	__u64 key;
+
+	if (s->owner_settled && !ssl_calls_live)
+		return;
+	sk = sock_of(bsk);
+	if (!BPF_CORE_READ(sk, sk_lock.owned))
+		return;
+	key = (__u64)sk;
+	if (!s->owner_settled) {
+		s->owner_settled = 1;
+		c = bpf_map_lookup_elem(&net_conns, &key);
+		if (c && (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
+			owner_from_task(&c->owner);
+			c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_SENDER;
+		}
+	}
+	if (ssl_calls_live) {
+		if (!c)
+			c = bpf_map_lookup_elem(&net_conns, &key);
+		note_tls_socket(key, c);
+	}
 }
 
 /* A TCP packet (its header at off) of a socket of the node. */
@@ -1350,6 +1418,8 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 		tp_count(NET_CNT_SK_STORAGE);
 		return;
 	}
+	if (egress)
+		on_send(bsk, s);
 	if (s->st.proto == NET_PROTO_OTHER || !in_sequence(s, &t, dir))
 		return;
 	capture_segment(skb, bsk, s, &t, dir);
@@ -1388,43 +1458,6 @@ int skb_ingress(struct __sk_buff *skb)
 {
 	packet(skb, 0);
 	return 1;
-}
-
-/* ---- TCP reads --------------------------------------------------------------------- */
-
-/* Inside an SSL call, a read tells which socket the SSL object uses. */
-static __always_inline void note_tls_socket(const struct net_io *t, __u64 skv, struct net_conn *c)
-{
-	struct net_tls_key k = {};
-
-	k.ssl = t->ssl;
-	k.pid = bpf_get_current_pid_tgid() >> 32;
-	bpf_map_update_elem(&net_tls_socks, &k, &skv, BPF_ANY);
-	if (c)
-		c->flags |= NET_CONN_F_TLS;
-}
-
-/* tcp_recvmsg (and the splice path) copied bytes to the reader: in its context. An
- * accepted socket belongs to whoever reads it (a worker of a pre-forked server, not the
- * process that listens), as does one older than the sensor. */
-SEC("raw_tp/tcp_rcv_space_adjust")
-int BPF_PROG(handle_tcp_read, struct sock *sk)
-{
-	__u64 key = (__u64)sk;
-	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key);
-	struct net_io *t;
-
-	if (c && !(c->flags & NET_CONN_F_READER) &&
-	    (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
-		owner_current(&c->owner);
-		c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_READER;
-	}
-	if (!ssl_calls_live)
-		return 0;
-	t = this_thread();
-	if (t && t->live)
-		note_tls_socket(t, key, c);
-	return 0;
 }
 
 /* ---- OpenSSL ----------------------------------------------------------------------- */
@@ -1476,9 +1509,9 @@ out:
 	call_end(io);
 }
 
-/* A handshake (SSL_connect and SSL_accept call it) reads before the first SSL_write:
- * those reads map the SSL object to its socket. Not inside another SSL call, which
- * already maps it. */
+/* A handshake (SSL_connect and SSL_accept call it) sends before the first SSL_read or
+ * SSL_write: its first send maps the SSL object to its socket. Not inside another SSL
+ * call, which maps it already. */
 SEC("uprobe")
 int BPF_KPROBE(ssl_handshake_enter, void *ssl)
 {

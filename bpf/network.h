@@ -104,7 +104,7 @@ struct net_stream_state {
 };
 
 #define NET_CONN_F_OWNER_LISTENER 0x1 /* owner is the listening socket's process */
-#define NET_CONN_F_READER 0x2	      /* owner is the process that read from it */
+#define NET_CONN_F_SENDER 0x2	      /* owner is the process that sent on it */
 #define NET_CONN_F_TLS 0x4	      /* OpenSSL reads/writes this socket */
 #define NET_CONN_F_ESTABLISHED 0x8    /* reached ESTABLISHED while tracked */
 

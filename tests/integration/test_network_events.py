@@ -293,7 +293,7 @@ def test_a_retransmitted_request_is_parsed_once(sensor, events, netns, webroot):
     assert len([e for e in events.events if http_of(curl.pid, "/hello.txt?again")(e)]) == 1
 
 
-def test_a_worker_that_reads_an_accepted_socket_owns_it(events):
+def test_a_worker_that_answers_on_an_accepted_socket_owns_it(events):
     # A pre-forked server: the parent listens, its worker accepts and answers.
     with Peer("prefork-server") as srv:
         port = int(srv.line())
@@ -582,7 +582,7 @@ def test_status_shows_attachments_and_the_observers_counters(sensor):
     # Nothing on the system call path: bytes come from packets and from libssl.
     assert attached == {
         "handle_thread_exit", "handle_set_state", "handle_retransmit", "handle_receive_reset",
-        "handle_send_reset", "handle_tcp_read", "handle_kfree_skb", "skb_egress",
+        "handle_send_reset", "handle_kfree_skb", "skb_egress",
         "skb_ingress", "udp_release", "udp_recvmsg4", "udp_recvmsg6", "ssl_write_enter",
         "ssl_write_exit", "ssl_read_enter", "ssl_read_exit", "ssl_write_ex_enter",
         "ssl_write_ex_exit", "ssl_read_ex_enter", "ssl_read_ex_exit", "ssl_handshake_enter",
