@@ -1,14 +1,18 @@
 #!/bin/bash
 # The network observer under loopback HTTP load, wrk (Debian's) as the client:
 #   1. throughput cost: requests/s without a sensor, with the network observer at its
-#      defaults (2000 events/s) and unlimited, rounds alternating, medians printed;
-#      against bench_http_server (C, epoll, keep-alive: the worst case, where the
-#      per-system-call cost of the observer is largest relative to the work) and against
-#      Python's http.server (HTTP/1.0: one connection per request);
+#      defaults (2000 events/s) and unlimited, rounds alternating; printed: the median of
+#      each, and the median of the per-round changes (each against the run without a
+#      sensor just before it: this machine's speed drifts between rounds); against
+#      bench_http_server (C, epoll, keep-alive: the worst case, where the per-packet cost
+#      of the observer is largest relative to the work) and against Python's http.server
+#      (HTTP/1.0: one connection per request); then the CPU time the observer's BPF
+#      programs take per request at the defaults (kernel.bpf_stats_enabled, a figure that
+#      does not drift with the machine);
 #   2. what the unlimited observer keeps up with: HTTP requests/s and connections/s of
 #      the load, events streamed to a batched C client, and the kernel side's records
 #      emitted, lost to a full ring buffer, and decoded.
-# NET_BENCH_SECONDS (default 5) per run, NET_BENCH_ROUNDS (default 3) rounds;
+# NET_BENCH_SECONDS (default 3) per run, NET_BENCH_ROUNDS (default 9) rounds;
 # TAPIO_BUILD_DIR (default build) the release build.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,8 +22,8 @@ pyport=50193
 build=${TAPIO_BUILD_DIR:-build}
 sensor=$build/sensor/tapio-sensor
 client=$build/client_examples/tapio-events
-secs=${NET_BENCH_SECONDS:-5}
-rounds=${NET_BENCH_ROUNDS:-3}
+secs=${NET_BENCH_SECONDS:-3}
+rounds=${NET_BENCH_ROUNDS:-9}
 webroot=$(mktemp -d)
 spid=
 cpid=
@@ -73,7 +77,7 @@ median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # Alternating rounds without a sensor, with the defaults, unlimited: LABEL URL.
 cost() {
-	local label=$1 url=$2 base=() dflt=() unlim=() b d u
+	local label=$1 url=$2 base=() dflt=() unlim=() dchg=() uchg=() b d u
 	echo "  $label, wrk -t2 -c32, $secs s per run, $rounds rounds:"
 	for _ in $(seq "$rounds"); do
 		base+=("$(wrk_rate "$url")")
@@ -84,6 +88,8 @@ cost() {
 		unlim+=("$(wrk_rate "$url")")
 		stop_sensor
 		echo "    no sensor ${base[-1]}, defaults ${dflt[-1]}, unlimited ${unlim[-1]} requests/s"
+		dchg+=("$(change "${base[-1]}" "${dflt[-1]}")")
+		uchg+=("$(change "${base[-1]}" "${unlim[-1]}")")
 	done
 	b=$(printf '%s\n' "${base[@]}" | median)
 	d=$(printf '%s\n' "${dflt[@]}" | median)
@@ -91,6 +97,37 @@ cost() {
 	awk -v b="$b" -v d="$d" -v u="$u" 'BEGIN {
 		printf "    median requests/s: no sensor %.0f; network defaults %.0f (%+.1f %%); " \
 			"unlimited %.0f (%+.1f %%)\n", b, d, (d - b) / b * 100, u, (u - b) / b * 100 }'
+	echo "    median of the per-round changes: defaults $(printf '%s\n' "${dchg[@]}" |
+		median) %, unlimited $(printf '%s\n' "${uchg[@]}" | median) %"
+	bpf_cost "$url"
+}
+
+# Per cent change from $1 to $2.
+change() { awk -v b="$1" -v x="$2" 'BEGIN {printf "%+.1f", (x - b) / b * 100}'; }
+
+# Sum of run_time_ns and run_cnt of the sensor's BPF programs.
+bpf_runtime() {
+	bpftool prog show -j | /usr/bin/python3 -c '
+import json, sys
+mine = ("skb_", "udp_", "ssl_", "handle_")
+p = [x for x in json.load(sys.stdin) if x.get("name", "").startswith(mine)]
+print(sum(x.get("run_time_ns", 0) for x in p), sum(x.get("run_cnt", 0) for x in p))'
+}
+
+# CPU time of the observer's BPF programs per request, at the defaults: URL.
+bpf_cost() {
+	local was t0 n0 t1 n1 r
+	was=$(sysctl -n kernel.bpf_stats_enabled)
+	sysctl -qw kernel.bpf_stats_enabled=1
+	start_sensor
+	read -r t0 n0 < <(bpf_runtime)
+	r=$(wrk_rate "$1")
+	read -r t1 n1 < <(bpf_runtime)
+	stop_sensor
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	awk -v t=$((t1 - t0)) -v n=$((n1 - n0)) -v r="$r" -v s="$secs" 'BEGIN {
+		printf "    BPF programs at the defaults: %.0f ns per request (%d runs, %.0f ns each), " \
+			"%.1f %% of one CPU at %.0f requests/s\n", t / (r * s), n, t / n, t / (s * 1e7), r }'
 }
 
 cost "bench_http_server (C, keep-alive)" "http://127.0.0.1:$cport/"
