@@ -5,7 +5,8 @@
  *
  * Owns the skeleton and its libssl uprobe attachments, the decoding of the kernel's
  * records into events, the parser table (net_l7.c) and the drop reason names
- * (net_reasons.c); UDP flows are net_udp_obs.c and net_udp.c. The sensor's own losses
+ * (net_reasons.c); the cgroup programs (packets: plaintext bytes and UDP flows) are
+ * net_cgroup.c, the UDP flow sweep net_udp.c. The sensor's own losses
  * (parser table evictions, streams it could not decode, requests left unanswered) are
  * written to the observer's counter slots so that status reports them beside the
  * kernel's.
@@ -33,7 +34,7 @@
 #include "observers/network/net_pb.h"
 #include "observers/network/net_reasons.h"
 #include "observers/network/net_tls.h"
-#include "observers/network/net_udp_obs.h"
+#include "observers/network/net_cgroup.h"
 #include "observers/network/net_selftest.h"
 
 typedef Tapio__Sensor__V1__Endpoint pb_endpoint;
@@ -48,7 +49,7 @@ struct net_priv {
 	struct net_l7 *l7;
 	struct net_reasons reasons;
 	struct net_l7_stats flushed; /* last values written to the counter slots */
-	struct net_udp_obs *udp;     /* NULL: no UDP flows on this kernel */
+	struct net_cgroup *cgroup;   /* NULL: no packet programs (no UDP flows, no plaintext) */
 	char libssl[PATH_MAX];
 };
 
@@ -442,7 +443,7 @@ static int net_open(struct observer *o, const struct features *f)
 		disable_ssl(o, "no uprobes: ", features_detail(f, FEAT_UPROBE));
 	else if (net_tls_find_libssl("/", p->libssl, sizeof(p->libssl)) < 0)
 		disable_ssl(o, "no libssl.so.3 in the library directories", "");
-	p->udp = net_udp_obs_open(o, skel);
+	p->cgroup = net_cgroup_open(o, skel);
 	return 0;
 }
 
@@ -490,7 +491,7 @@ static int net_loaded(struct observer *o)
 		log_warn("network: drop reason names unavailable: %s", strerror(-n));
 	else if (n == 0)
 		log_info("network: this kernel gives no drop reasons (before 5.17)");
-	if (p->udp && (n = net_udp_obs_start(p->udp, skel_of(o))) != 0)
+	if (p->cgroup && (n = net_cgroup_start(p->cgroup, skel_of(o))) != 0)
 		return n;
 	return attach_ssl(o);
 }
@@ -500,7 +501,7 @@ static void net_destroy(struct observer *o)
 	struct net_priv *p = priv_of(o);
 
 	if (p)
-		net_udp_obs_free(p->udp); /* its timer reads the maps: stopped first */
+		net_cgroup_free(p->cgroup); /* its timer reads the maps: stopped first */
 	network_bpf__destroy(skel_of(o));
 	net_selftest_stop();
 	if (p) {

@@ -1,5 +1,5 @@
-/* net_udp_obs.c - see net_udp_obs.h. */
-#include "observers/network/net_udp_obs.h"
+/* net_cgroup.c - see net_cgroup.h. */
+#include "observers/network/net_cgroup.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +19,9 @@
 #include "network.skel.h"
 #include "observers/network/net_udp.h"
 
-#define UDP_PROGRAMS "skb_egress, skb_ingress, udp_release, udp_recvmsg{4,6}"
+#define CGROUP_PROGRAMS "skb_egress, skb_ingress, udp_release, udp_recvmsg{4,6}"
 
-struct net_udp_obs {
+struct net_cgroup {
 	struct observer *o;
 	int cgroup_fd;
 	struct net_udp_fds fds;
@@ -52,8 +52,9 @@ static int release_supported(char *why, size_t len)
 	return 1;
 }
 
-/* UDP flows off: no programs, and tables of one entry (what a map cannot go below). */
-static void udp_off(struct network_bpf *skel)
+/* Packet programs off (no UDP flows, no plaintext capture): no programs, and UDP tables
+ * of one entry (what a map cannot go below). */
+static void programs_off(struct network_bpf *skel)
 {
 	bpf_program__set_autoload(skel->progs.skb_egress, false);
 	bpf_program__set_autoload(skel->progs.skb_ingress, false);
@@ -64,23 +65,23 @@ static void udp_off(struct network_bpf *skel)
 	bpf_map__set_max_entries(skel->maps.net_udp_socks, 1);
 }
 
-struct net_udp_obs *net_udp_obs_open(struct observer *o, struct network_bpf *skel)
+struct net_cgroup *net_cgroup_open(struct observer *o, struct network_bpf *skel)
 {
 	uint32_t entries = o->sensor->cfg->net_udp_flows;
-	struct net_udp_obs *n;
+	struct net_cgroup *n;
 	char why[160];
 
 	if (!release_supported(why, sizeof(why))) {
-		observer_skip(o, UDP_PROGRAMS, "%s", why);
-		udp_off(skel);
+		observer_skip(o, CGROUP_PROGRAMS, "%s", why);
+		programs_off(skel);
 		return NULL;
 	}
 	n = calloc(1, sizeof(*n));
 	if (n)
-		n->cgroup_fd = cgroup2_root_open(o, UDP_PROGRAMS);
+		n->cgroup_fd = cgroup2_root_open(o, CGROUP_PROGRAMS);
 	if (!n || n->cgroup_fd < 0) {
 		free(n);
-		udp_off(skel);
+		programs_off(skel);
 		return NULL;
 	}
 	n->o = o;
@@ -92,7 +93,7 @@ struct net_udp_obs *net_udp_obs_open(struct observer *o, struct network_bpf *ske
 /* A summary becomes an event of the socket's owner. */
 static void emit(void *ctx, const struct net_udp_report *r)
 {
-	struct net_udp_obs *n = ctx;
+	struct net_cgroup *n = ctx;
 	struct net_udp_pb b;
 	struct event_ctx c;
 
@@ -105,7 +106,7 @@ static void emit(void *ctx, const struct net_udp_report *r)
 
 static void on_tick(uv_timer_t *t)
 {
-	struct net_udp_obs *n = t->data;
+	struct net_cgroup *n = t->data;
 
 	net_udp_sweep(n->sweep, sensor_mono_ns());
 }
@@ -117,7 +118,7 @@ static void free_handle(uv_handle_t *h)
 
 /* The release program goes first: a socket that gets flows is then sure to be seen
  * closing (flows of a close missed would never end). A failure leaves none attached. */
-static int attach(struct net_udp_obs *n, struct network_bpf *skel)
+static int attach(struct net_cgroup *n, struct network_bpf *skel)
 {
 	struct bpf_program *progs[] = {skel->progs.udp_release, skel->progs.udp_recvmsg4,
 				       skel->progs.udp_recvmsg6, skel->progs.skb_ingress,
@@ -136,14 +137,14 @@ static int attach(struct net_udp_obs *n, struct network_bpf *skel)
 			bpf_link__destroy(*links[k]);
 			*links[k] = NULL;
 		}
-		observer_skip(n->o, UDP_PROGRAMS, "attaching %s: %s", bpf_program__name(progs[i]),
-			      strerror(-err));
+		observer_skip(n->o, CGROUP_PROGRAMS, "attaching %s: %s",
+			      bpf_program__name(progs[i]), strerror(-err));
 		return err;
 	}
 	return 0;
 }
 
-static int start_sweep(struct net_udp_obs *n, struct network_bpf *skel)
+static int start_sweep(struct net_cgroup *n, struct network_bpf *skel)
 {
 	const struct config *cfg = n->o->sensor->cfg;
 	uint64_t flush_ns = (uint64_t)cfg->net_udp_flush_s * 1000000000ULL;
@@ -165,7 +166,7 @@ static int start_sweep(struct net_udp_obs *n, struct network_bpf *skel)
 	return 0;
 }
 
-int net_udp_obs_start(struct net_udp_obs *n, struct network_bpf *skel)
+int net_cgroup_start(struct net_cgroup *n, struct network_bpf *skel)
 {
 	int err = attach(n, skel);
 
@@ -175,7 +176,7 @@ int net_udp_obs_start(struct net_udp_obs *n, struct network_bpf *skel)
 	return err ? 0 : start_sweep(n, skel);
 }
 
-void net_udp_obs_free(struct net_udp_obs *n)
+void net_cgroup_free(struct net_cgroup *n)
 {
 	if (!n)
 		return;
