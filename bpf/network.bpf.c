@@ -1099,12 +1099,16 @@ static __always_inline void classify(struct net_stream_state *st, const char *b,
 	}
 }
 
+/* The direction requests take on a stream: a client sends them. */
+static __always_inline __u8 request_dir(const struct net_stream_state *st)
+{
+	return st->role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS;
+}
+
 /* HTTP/1: bytes that start a request take the admission decision for the exchange. */
 static __always_inline int http1_wanted(struct net_stream_state *st, const char *b, __u8 dir)
 {
-	__u8 request_dir = st->role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS;
-
-	if (dir == request_dir && is_method(b))
+	if (dir == request_dir(st) && is_method(b))
 		st->skip = !net_admit(NET_CLASS_HTTP);
 	return !st->skip;
 }
@@ -1198,31 +1202,20 @@ lost:
 	st->gap = 1;
 }
 
-/* The first NET_CLASSIFY_BYTES of `len` bytes of src into head (zero padded). */
-static __always_inline int read_head(const struct net_src *src, __u32 len, char *head,
-				     const int from_skb)
-{
-	__u64 n = len < NET_CLASSIFY_BYTES ? len : NET_CLASSIFY_BYTES;
-
-	return src_copy(src, head, n, NET_CLASSIFY_BYTES, from_skb);
-}
-
-/* `len` bytes of stream st of connection c (socket sk). */
-static __always_inline void capture(void *ctx, const struct sock *sk, struct net_conn *c,
-				    struct net_stream_state *st, const struct net_src *src,
-				    __u32 len, __u8 dir, __u8 flags, const int from_skb)
+/* wanted() on the first NET_CLASSIFY_BYTES of `len` bytes of src; bytes that could not be
+ * read leave a gap. */
+static __always_inline int src_wanted(struct net_stream_state *st, const struct net_src *src,
+				      __u32 len, __u8 dir, const int from_skb)
 {
 	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
+	__u64 n = len < NET_CLASSIFY_BYTES ? len : NET_CLASSIFY_BYTES;
 
-	if (st->proto == NET_PROTO_OTHER)
-		return;
-	if (read_head(src, len, head, from_skb) < 0) {
+	if (src_copy(src, head, n, NET_CLASSIFY_BYTES, from_skb) < 0) {
 		tp_count(TP_CNT_READ_ERROR);
 		st->gap = 1;
-		return;
+		return 0;
 	}
-	if (wanted(st, head, len, dir))
-		emit_data(ctx, sk, c, st, src, len, dir, flags, from_skb);
+	return wanted(st, head, len, dir);
 }
 
 /* ---- plaintext TCP segments (cgroup_skb) ------------------------------------------- */
@@ -1260,7 +1253,7 @@ static __always_inline int tcp_payload(struct __sk_buff *skb, int off, struct tc
 }
 
 /* The table entry of a socket that carries data, created for connections older than the
- * sensor (their owner is the first process that sends, see on_send). */
+ * sensor (their owner is the first process that sends, see settle_owner). */
 static __always_inline struct net_conn *data_conn(const struct sock *sk, __u64 key)
 {
 	struct net_conn *c = bpf_map_lookup_elem(&net_conns, &key), fresh;
@@ -1312,23 +1305,16 @@ static __always_inline int in_sequence(struct net_sk *s, struct tcp_seg *t, __u8
 static __always_inline void capture_segment(struct __sk_buff *skb, struct bpf_sock *bsk,
 					    struct net_sk *s, const struct tcp_seg *t, __u8 dir)
 {
-	char head[NET_CLASSIFY_BYTES] __attribute__((aligned(8))) = {};
 	struct net_src src = {.skb = skb, .off = t->off};
 	__u8 was = s->st.proto;
 	const struct sock *sk;
 	struct net_conn *c;
 
-	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 &&
-	    dir != (s->st.role == NET_ROLE_CLIENT ? NET_DATA_EGRESS : NET_DATA_INGRESS)) {
+	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && dir != request_dir(&s->st)) {
 		s->st.gap = 1; /* the answer to a request not admitted: no need to look */
 		return;
 	}
-	if (read_head(&src, t->len, head, 1) < 0) {
-		tp_count(TP_CNT_READ_ERROR);
-		s->st.gap = 1;
-		return;
-	}
-	if (!wanted(&s->st, head, t->len, dir))
+	if (!src_wanted(&s->st, &src, t->len, dir, 1))
 		return;
 	sk = sock_of(bsk);
 	c = data_conn(sk, (__u64)sk);
@@ -1351,53 +1337,60 @@ static __always_inline void current_ids(__u32 *tgid, __u32 *tid)
 	*tid = BPF_CORE_READ(task, pid);
 }
 
-/* Inside an SSL call, a send on a socket tells which socket the SSL object uses. */
-static __always_inline void note_tls_socket(__u64 skv, struct net_conn *c)
+/* The kernel socket of bsk when the current task holds its lock: a segment that leaves
+ * then leaves in that process's context (its sendmsg, or the backlog its release_sock
+ * processes); timers and ACKs send from softirq, without the lock. NULL otherwise. */
+static __always_inline const struct sock *sender_sock(struct bpf_sock *bsk)
+{
+	const struct sock *sk = sock_of(bsk);
+
+	return BPF_CORE_READ(sk, sk_lock.owned) ? sk : NULL;
+}
+
+/* The process that sends on an accepted socket owns it (a pre-forked worker, not the
+ * listener's owner), as it does one older than the sensor. Once per socket. */
+static __always_inline void settle_owner(struct bpf_sock *bsk, struct net_sk *s)
+{
+	const struct sock *sk = sender_sock(bsk);
+	struct net_conn *c;
+	__u64 key;
+
+	if (!sk)
+		return;
+	s->owner_settled = 1;
+	key = (__u64)sk;
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (c && (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
+		owner_from_task(&c->owner);
+		c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_SENDER;
+	}
+}
+
+/* A send inside an SSL call (the handshake's first) maps the SSL object to its socket. The
+ * thread is looked at first: SSL calls in progress elsewhere on the node cost a send one
+ * lookup. */
+static __always_inline void note_tls_socket(struct bpf_sock *bsk)
 {
 	struct net_tls_key k = {};
+	const struct sock *sk;
+	struct net_conn *c;
 	struct net_io *t;
+	__u64 key;
 	__u32 tid;
 
 	current_ids(&k.pid, &tid);
 	t = bpf_map_lookup_elem(&net_threads, &tid);
 	if (!t || !t->live)
 		return;
-	k.ssl = t->ssl;
-	bpf_map_update_elem(&net_tls_socks, &k, &skv, BPF_ANY);
-	if (c)
-		c->flags |= NET_CONN_F_TLS;
-}
-
-/* A segment that leaves while a process holds the socket's lock leaves in that process's
- * context (its sendmsg, or the backlog its release_sock processes); timers and ACKs send
- * from softirq, without the lock. The process that sends on an accepted socket owns it (a
- * pre-forked worker, not the listener's owner), as it does one older than the sensor; a
- * send inside an SSL call (the handshake's first) maps the SSL object to the socket. */
-static __always_inline void on_send(struct bpf_sock *bsk, struct net_sk *s)
-{
-	struct net_conn *c = NULL;
-	const struct sock *sk;
-	__u64 key;
-
-	if (s->owner_settled && !ssl_calls_live)
-		return;
-	sk = sock_of(bsk);
-	if (!BPF_CORE_READ(sk, sk_lock.owned))
+	sk = sender_sock(bsk);
+	if (!sk)
 		return;
 	key = (__u64)sk;
-	if (!s->owner_settled) {
-		s->owner_settled = 1;
-		c = bpf_map_lookup_elem(&net_conns, &key);
-		if (c && (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
-			owner_from_task(&c->owner);
-			c->flags = (c->flags & ~NET_CONN_F_OWNER_LISTENER) | NET_CONN_F_SENDER;
-		}
-	}
-	if (ssl_calls_live) {
-		if (!c)
-			c = bpf_map_lookup_elem(&net_conns, &key);
-		note_tls_socket(key, c);
-	}
+	k.ssl = t->ssl;
+	bpf_map_update_elem(&net_tls_socks, &k, &key, BPF_ANY);
+	c = bpf_map_lookup_elem(&net_conns, &key);
+	if (c)
+		c->flags |= NET_CONN_F_TLS;
 }
 
 /* A TCP packet (its header at off) of a socket of the node. */
@@ -1418,8 +1411,10 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 		tp_count(NET_CNT_SK_STORAGE);
 		return;
 	}
-	if (egress)
-		on_send(bsk, s);
+	if (egress && !s->owner_settled)
+		settle_owner(bsk, s);
+	if (egress && ssl_calls_live)
+		note_tls_socket(bsk);
 	if (s->st.proto == NET_PROTO_OTHER || !in_sequence(s, &t, dir))
 		return;
 	capture_segment(skb, bsk, s, &t, dir);
@@ -1502,9 +1497,10 @@ static __always_inline void ssl_return(void *ctx, long ret)
 	}
 	c = bpf_map_lookup_elem(&net_conns, skp);
 	src.buf = io->buf;
-	if (c)
-		capture(ctx, (const struct sock *)*skp, c, &c->tls, &src, (__u32)len, io->dir,
-			NET_DATA_F_TLS, 0);
+	if (c && c->tls.proto != NET_PROTO_OTHER &&
+	    src_wanted(&c->tls, &src, (__u32)len, io->dir, 0))
+		emit_data(ctx, (const struct sock *)*skp, c, &c->tls, &src, (__u32)len, io->dir,
+			  NET_DATA_F_TLS, 0);
 out:
 	call_end(io);
 }
