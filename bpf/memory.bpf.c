@@ -43,6 +43,9 @@
 const volatile __u64 mem_reclaim_min_ns = 1000000;
 const volatile __u64 mem_stall_window_ns = 1000000000;
 const volatile __u32 mem_alloc_sample = 1;
+/* Written by the sensor: 0 once a window of time-sampled tracking has closed, while its
+ * probes are still going (a block allocated then might lose its free). */
+__u32 mem_alloc_window_open = 1;
 
 /* A victim the OOM killer just signalled, by the killing thread's tid. */
 struct kill_stash {
@@ -450,7 +453,7 @@ static __always_inline void block_new(void *ctx, __u32 pid, __u64 addr, __u64 si
 	struct mem_alloc_key k = {.pid = pid, .addr = addr};
 	struct mem_alloc_info a = {.size = size, .ts_ns = bpf_ktime_get_ns(), .kind = kind};
 
-	if (!sampled(addr))
+	if (!sampled(addr) || !mem_alloc_window_open)
 		return;
 	a.stack_id = bpf_get_stackid(ctx, &mem_alloc_stacks, BPF_F_USER_STACK);
 	if (a.stack_id < 0) {

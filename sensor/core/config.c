@@ -255,6 +255,52 @@ static int set_mem_alloc_sample(struct config *c, const char *v, enum source src
 	return set_u32(&c->mem_alloc_sample, "memory-alloc-sample", v, 1, 1000000, err, len);
 }
 
+/* A percentage with at most three decimals ("0.1", "12.5", "100"), in thousandths. */
+static int parse_milli(const char *v, uint64_t *out)
+{
+	uint64_t n = 0;
+	int digits = 0, decimals = -1;
+
+	for (const char *c = v; *c; c++) {
+		if (*c == '.' && decimals < 0 && digits) {
+			decimals = 0;
+			continue;
+		}
+		if (!isdigit((unsigned char)*c) || decimals == 3 || n > 1000000)
+			return -1;
+		n = n * 10 + (uint64_t)(*c - '0');
+		digits++;
+		if (decimals >= 0)
+			decimals++;
+	}
+	if (!digits || decimals == 0)
+		return -1;
+	for (int d = decimals < 0 ? 0 : decimals; d < 3; d++)
+		n *= 10;
+	*out = n;
+	return 0;
+}
+
+static int set_mem_alloc_duty(struct config *c, const char *v, enum source src, char *err,
+			      size_t len)
+{
+	uint64_t milli;
+
+	if (parse_milli(v, &milli) < 0 || milli < 10 || milli > 100000)
+		return errmsg(err, len,
+			      "--memory-alloc-duty %s: expected a percentage 0.01-100 (at most "
+			      "three decimals)",
+			      v);
+	c->mem_alloc_duty_milli = (uint32_t)milli;
+	return 0;
+}
+
+static int set_mem_alloc_window(struct config *c, const char *v, enum source src, char *err,
+				size_t len)
+{
+	return set_u32(&c->mem_alloc_window_ms, "memory-alloc-window", v, 10, 60000, err, len);
+}
+
 static int set_mem_report(struct config *c, const char *v, enum source src, char *err, size_t len)
 {
 	return set_u32(&c->mem_report_interval_s, "memory-report-interval", v, 1, 3600, err, len);
@@ -535,6 +581,13 @@ static const struct option_def options[] = {
 	 "memory: track 1 of every N blocks, by address (default 1: all; figures are then "
 	 "estimates x N); saves BPF work and map room, not the uprobe trap of each call",
 	 set_mem_alloc_sample},
+	{"memory-alloc-duty", "PCT",
+	 "memory: attach the allocation probes PCT % of the time, in windows (default 100: "
+	 "always); between windows tracked processes run at full speed; figures are then "
+	 "estimates x 100/PCT",
+	 set_mem_alloc_duty},
+	{"memory-alloc-window", "MS",
+	 "memory: length of one window of --memory-alloc-duty (default 100)", set_mem_alloc_window},
 	{"memory-report-interval", "SECS",
 	 "memory: report the top outstanding allocation sites every SECS (default 10)",
 	 set_mem_report},
@@ -613,6 +666,8 @@ void config_init(struct config *c)
 	c->mem_predict_window_s = 30;
 	c->mem_predict_horizon_s = 300;
 	c->mem_alloc_sample = 1;
+	c->mem_alloc_duty_milli = 100000;
+	c->mem_alloc_window_ms = 100;
 	c->mem_report_interval_s = 10;
 	c->mem_leak_window_s = 60;
 	c->dns_ports[0] = 53;

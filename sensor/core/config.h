@@ -55,6 +55,8 @@ struct config {
 	char mem_track[CONFIG_MAX_MEM_TRACK][256];
 	int n_mem_track;
 	uint32_t mem_alloc_sample;	/* track 1 of N blocks (by address) */
+	uint32_t mem_alloc_duty_milli;	/* probes attached this share of the time, 1/1000 % */
+	uint32_t mem_alloc_window_ms;	/* one attached window (duty below 100 %) */
 	uint32_t mem_report_interval_s; /* top allocation sites every SECS */
 	uint32_t mem_leak_window_s;	/* a site growing this long is a leak suspect */
 	/* dns observer (observers/dns/dns.c) */

@@ -4,6 +4,8 @@
  *   bench_alloc churn N   after a line on stdin: N malloc/free pairs of 16-4096 bytes on
  *                         a working set of 1024 live blocks, each block touched; prints
  *                         "ns_per_op <ns>" (one op = one malloc and one free)
+ *   bench_alloc churn-for MS  the same for MS milliseconds instead of N pairs (for
+ *                         time-sampled tracking, whose cost comes in windows)
  *   bench_alloc hold N    after a line on stdin: allocates N blocks of 64 bytes and keeps
  *                         them; prints "held N", then waits for stdin to close
  *
@@ -29,18 +31,24 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-static void churn(long n)
+/* n pairs, or for ms milliseconds when ms > 0 (the clock read every 1024 pairs). */
+static void churn(long n, long ms)
 {
 	uint32_t x = 2463534242u;
-	uint64_t t0;
+	uint64_t t0, stop;
 
 	for (int i = 0; i < LIVE; i++)
 		live[i] = malloc(64);
 	t0 = now_ns();
-	for (long i = 0; i < n; i++) {
+	stop = t0 + (uint64_t)ms * 1000000ULL;
+	for (long i = 0; i < n || ms > 0; i++) {
 		uint32_t slot, size;
 		char *p;
 
+		if (ms > 0 && !(i & 1023) && now_ns() >= stop) {
+			n = i;
+			break;
+		}
 		x ^= x << 13; /* xorshift: a fixed, cheap size and slot sequence */
 		x ^= x >> 17;
 		x ^= x << 5;
@@ -67,7 +75,11 @@ int main(int argc, char **argv)
 	if (!fgets(line, sizeof(line), stdin))
 		return 3;
 	if (!strcmp(argv[1], "churn")) {
-		churn(n);
+		churn(n, 0);
+		return 0;
+	}
+	if (!strcmp(argv[1], "churn-for")) {
+		churn(0, n);
 		return 0;
 	}
 	if (!strcmp(argv[1], "hold")) {

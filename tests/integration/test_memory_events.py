@@ -417,6 +417,47 @@ def test_steady_leak_is_a_leak_suspect(leaker, procs):
     assert sensor.exit_code == 0, sensor.log
 
 
+def test_time_sampled_tracking_still_finds_a_steady_leak(leaker, procs):
+    """--memory-alloc-duty: probes attached 20 % of the time (200 ms windows, each
+    followed by the time malloc's and free's probes take to go); the figures are
+    estimates, scaled by the share of the time allocations were tracked."""
+    p = start_leaker(procs, leaker, "steady")
+    with Sensor("--observers", "memory", "--memory-track", f"pid:{p.pid}",
+                "--memory-alloc-duty", "20", "--memory-alloc-window", "200",
+                "--memory-report-interval", "1", "--memory-leak-window", "12",
+                "--memory-sample-ms", "0") as sensor, \
+            EventClient.c(sensor.address, "--type", "memory_leak_suspect",
+                          "--type", "memory_allocation_report", "--timeout", "90") as client:
+        wait_subscribers(sensor.address, 1)
+        st = observer_status(sensor.address, "memory")
+        assert any("attached 20 % of the time in 200 ms windows" in a
+                   for a in st.attached), st.attached
+        go(p)
+        ev = client.wait_for(lambda e: e["type"] == "EVENT_TYPE_MEMORY_LEAK_SUSPECT" and
+                             e["process"]["pid"] == p.pid, timeout=60)
+        s = ev["memoryLeakSuspect"]
+        assert first_frame(s["site"])["function"] == "leak_slowly"
+        # The leak is 8 KiB every ~100 ms, about 80 KiB/s (the full-time test measures
+        # it); scaled up from the windows, the estimate lands near it.
+        assert 30_000 <= s["growthBytesPerSec"] <= 160_000, s
+        reports = [e["memoryAllocationReport"] for e in client.events
+                   if e["type"] == "EVENT_TYPE_MEMORY_ALLOCATION_REPORT"]
+        assert reports and min(r["trackedTimePercent"] for r in reports) < 20.0
+        for r in reports:
+            # 200 ms of allocations tracked per period of (200 ms + the time the last
+            # window's probes took to go) / 20 %: at most 20 % of the time (the first
+            # period, before any probe went), more than a few.
+            assert 2.0 < r["trackedTimePercent"] <= 20.0, r
+            assert r["sampleEvery"] == 1
+        # churn() frees what it takes within the window; what it had in hand when a
+        # window closed is taken off the books once its memory comes back: never a
+        # suspect.
+        time.sleep(4)
+        assert all(first_frame(e["memoryLeakSuspect"]["site"])["function"] == "leak_slowly"
+                   for e in client.events if e["type"] == "EVENT_TYPE_MEMORY_LEAK_SUSPECT")
+    assert sensor.exit_code == 0, sensor.log
+
+
 def test_selection_by_cgroup_and_pid_namespace(leaker, procs, cgroups):
     cg = cgroups(1 << 40)
     in_cg = start_leaker(procs, leaker, "fixed")

@@ -77,6 +77,30 @@ Test(config, bad_values_name_the_flag)
 		{"--log-level", "loud", "--log-level loud: expected error, warn, info or debug"},
 		{"--observers", "process,bogus", "--observers: unknown observer 'bogus'"},
 		{"--node-name", "", "--node-name: must not be empty"},
+		{"--memory-alloc-duty", "0",
+		 "--memory-alloc-duty 0: expected a percentage 0.01-100 (at most three decimals)"},
+		{"--memory-alloc-duty", "0.001",
+		 "--memory-alloc-duty 0.001: expected a percentage 0.01-100 (at most three "
+		 "decimals)"},
+		{"--memory-alloc-duty", "100.5",
+		 "--memory-alloc-duty 100.5: expected a percentage 0.01-100 (at most three "
+		 "decimals)"},
+		{"--memory-alloc-duty", "1.2345",
+		 "--memory-alloc-duty 1.2345: expected a percentage 0.01-100 (at most three "
+		 "decimals)"},
+		{"--memory-alloc-duty", ".5",
+		 "--memory-alloc-duty .5: expected a percentage 0.01-100 (at most three decimals)"},
+		{"--memory-alloc-duty", "5.",
+		 "--memory-alloc-duty 5.: expected a percentage 0.01-100 (at most three decimals)"},
+		{"--memory-alloc-duty", "1e-2",
+		 "--memory-alloc-duty 1e-2: expected a percentage 0.01-100 (at most three "
+		 "decimals)"},
+		{"--memory-alloc-duty", "99999999999999999999",
+		 "--memory-alloc-duty 99999999999999999999: expected a percentage 0.01-100 (at "
+		 "most "
+		 "three decimals)"},
+		{"--memory-alloc-window", "5",
+		 "--memory-alloc-window 5: expected an integer 10-60000"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -86,6 +110,25 @@ Test(config, bad_values_name_the_flag)
 			     cases[i].flag, cases[i].value);
 		cr_assert_str_eq(err, cases[i].message);
 	}
+}
+
+Test(config, allocation_duty_is_a_percentage_with_decimals)
+{
+	static const struct {
+		const char *v;
+		uint32_t milli;
+	} ok[] = {{"100", 100000}, {"12.5", 12500}, {"0.1", 100},
+		  {"0.01", 10},	   {"1.25", 1250},  {"007", 7000}};
+
+	cr_assert_eq(cfg.mem_alloc_duty_milli, 100000, "default: always attached");
+	cr_assert_eq(cfg.mem_alloc_window_ms, 100);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		cr_assert_eq(PARSE("--memory-alloc-duty", ok[i].v), CONFIG_OK, "%s: %s", ok[i].v,
+			     err);
+		cr_assert_eq(cfg.mem_alloc_duty_milli, ok[i].milli, "%s", ok[i].v);
+	}
+	cr_assert_eq(PARSE("--memory-alloc-window", "250"), CONFIG_OK);
+	cr_assert_eq(cfg.mem_alloc_window_ms, 250);
 }
 
 Test(config, unknown_flag_and_missing_value)

@@ -15,6 +15,7 @@
 #include "observers/memory/mem_alloc.h"
 #include "observers/memory/mem_cgroups.h"
 #include "observers/memory/mem_oom.h"
+#include "observers/memory/mem_overlap.h"
 #include "observers/memory/mem_predict.h"
 #include "observers/memory/mem_psi.h"
 #include "observers/memory/mem_symbols.h"
@@ -122,6 +123,80 @@ static void level(struct mem_oom_event *e, int i, const char *name, uint64_t usa
 	e->cg[i].memsw_max_pages = 1ULL << 51;
 	if ((uint32_t)i + 1 > e->cg_levels)
 		e->cg_levels = i + 1;
+}
+
+/* ---- mem_overlap ------------------------------------------------------------------ */
+
+static const struct mem_block *block_at(const struct mem_block *v, int n, uint32_t pid,
+					uint64_t addr)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i].pid == pid && v[i].addr == addr)
+			return &v[i];
+	cr_assert_fail("no block %u:%#llx", pid, (unsigned long long)addr);
+	return NULL;
+}
+
+Test(mem_overlap, the_older_of_two_overlapping_blocks_was_freed)
+{
+	struct mem_block v[] = {
+		{.pid = 1, .addr = 0x2000, .size = 0x100, .ts_ns = 50}, /* newer, inside */
+		{.pid = 1, .addr = 0x1f80, .size = 0x200, .ts_ns = 10}, /* older, around it */
+		{.pid = 1, .addr = 0x3000, .size = 0x10, .ts_ns = 5},	/* alone */
+		{.pid = 1, .addr = 0x2180, .size = 0x10, .ts_ns = 1},	/* touches, no overlap */
+	};
+
+	cr_assert_eq(mem_overlap_mark(v, 4), 1);
+	cr_assert(block_at(v, 4, 1, 0x1f80)->stale);
+	cr_assert_not(block_at(v, 4, 1, 0x2000)->stale);
+	cr_assert_not(block_at(v, 4, 1, 0x3000)->stale);
+	cr_assert_not(block_at(v, 4, 1, 0x2180)->stale, "[0x1f80,0x2180) ends where it starts");
+}
+
+Test(mem_overlap, processes_do_not_overlap_each_other)
+{
+	struct mem_block v[] = {
+		{.pid = 2, .addr = 0x1000, .size = 0x100, .ts_ns = 1},
+		{.pid = 1, .addr = 0x1000, .size = 0x100, .ts_ns = 2},
+		{.pid = 1, .addr = 0x1010, .size = 0x10, .ts_ns = 3},
+	};
+
+	cr_assert_eq(mem_overlap_mark(v, 3), 1);
+	cr_assert(block_at(v, 3, 1, 0x1000)->stale);
+	cr_assert_not(block_at(v, 3, 1, 0x1010)->stale);
+	cr_assert_not(block_at(v, 3, 2, 0x1000)->stale, "another address space");
+}
+
+Test(mem_overlap, a_large_block_over_many_marks_each_older_one_once)
+{
+	struct mem_block v[] = {
+		{.pid = 7, .addr = 0x10000, .size = 0x10000, .ts_ns = 100}, /* an mmap, newest */
+		{.pid = 7, .addr = 0x10010, .size = 0x20, .ts_ns = 1},
+		{.pid = 7, .addr = 0x10020, .size = 0x20, .ts_ns = 2}, /* overlaps the one before */
+		{.pid = 7, .addr = 0x1fff0, .size = 0x100, .ts_ns = 3}, /* runs past its end */
+		{.pid = 7, .addr = 0x20000, .size = 0, .ts_ns = 4},	/* malloc(0): one byte */
+		{.pid = 7, .addr = 0x20000 - 1, .size = 0, .ts_ns = 5},
+	};
+
+	cr_assert_eq(mem_overlap_mark(v, 6), 4);
+	cr_assert_not(block_at(v, 6, 7, 0x10000)->stale);
+	cr_assert(block_at(v, 6, 7, 0x10010)->stale);
+	cr_assert(block_at(v, 6, 7, 0x10020)->stale);
+	cr_assert(block_at(v, 6, 7, 0x1fff0)->stale);
+	cr_assert(block_at(v, 6, 7, 0x1ffff)->stale, "malloc(0) still takes its byte");
+	cr_assert_not(block_at(v, 6, 7, 0x20000)->stale, "overlaps only the older 0x1fff0");
+}
+
+Test(mem_overlap, empty_and_wrapping_blocks)
+{
+	struct mem_block v[] = {
+		{.pid = 1, .addr = UINT64_MAX - 0x10, .size = 0x100, .ts_ns = 1},
+		{.pid = 1, .addr = UINT64_MAX - 0x8, .size = 1, .ts_ns = 2},
+	};
+
+	cr_assert_eq(mem_overlap_mark(NULL, 0), 0);
+	cr_assert_eq(mem_overlap_mark(v, 2), 1, "a size past the end of memory stops there");
+	cr_assert(block_at(v, 2, 1, UINT64_MAX - 0x10)->stale);
 }
 
 Test(mem_oom, at_limit_means_within_the_slack)

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "enrich/container.h"
 #include "memory.h"
 #include "observers/memory/mem_cgroups.h"
+#include "observers/memory/mem_overlap.h"
 #include "observers/memory/mem_symbols.h"
 #include "observers/memory/mem_trend.h"
 #include "observers/memory/memory_obs.h"
@@ -37,6 +39,7 @@ struct alloc_proc {
 	uint64_t start_ticks;
 	uint64_t scan; /* last selection pass that saw it */
 	struct bpf_link *links[PROBES];
+	char libc[MEM_PATH_MAX]; /* as the process sees it */
 	struct mem_sym *sym;
 	struct site_hist hist[MEM_ALLOC_HISTORY];
 	int n_hist;
@@ -62,7 +65,27 @@ struct mem_alloc {
 	int warned;
 	uv_timer_t timer;
 	int timer_started;
+	/* time-sampled tracking */
+	struct mem_alloc_reap {
+		struct bpf_link **v;
+		int n, costly, done;
+		uint64_t took_ms; /* until the DETACH_COSTLY probes were gone */
+	} reap;			  /* links of the last window, destroyed by the reaper thread */
+	uint64_t detach_ms;	  /* how long the last window's costly probes took to go */
+	uint64_t closed_ns;	  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) when the last one closed */
+	uint64_t period_ms;	  /* from one window's opening to the next's */
+	pthread_t reaper;
+	int reaping;
+	uv_timer_t window;
+	int window_started, window_on, handles_open;
+	uint64_t windows, inferred_frees;
 };
+
+/* Whether the probes come and go in windows (--memory-alloc-duty below 100). */
+static int windowed(const struct mem_alloc *a)
+{
+	return a->cfg.duty_milli < MEM_ALLOC_DUTY_FULL;
+}
 
 /* ---- selection -------------------------------------------------------------------- */
 
@@ -184,21 +207,58 @@ static const struct probe_def probes[PROBES] = {
 	{"mmap", 0, offsetof(struct mem_alloc_bpf, mmap)},
 };
 
+/* Destroying a uprobe link waits for a grace period, and on 6.18 one destroy waits for
+ * the one before it: about 95 ms each, so a process's last probe goes a second after its
+ * first. The order is the one that ends the cost soonest: malloc's entry and return (one
+ * breakpoint, the most frequent call), then free (DETACH_COSTLY probes), then the rarer
+ * calls. Accounting does not depend on it: a block whose free goes unseen is found by the
+ * overlap sweep. */
+static const int detach_order[PROBES] = {6, 2, 0, 7, 3, 8, 4, 9, 5, 1};
+#define DETACH_COSTLY 3
+
+/* Takes the processes' links out of them, in detach order across all processes; *costly:
+ * how many of them come first and are DETACH_COSTLY probes. */
+static int take_links(struct alloc_proc *const *procs, int n_procs, struct bpf_link **out,
+		      int *costly)
+{
+	int n = 0;
+
+	for (int o = 0; o < PROBES; o++) {
+		if (o == DETACH_COSTLY)
+			*costly = n;
+		for (int j = 0; j < n_procs; j++) {
+			int i = detach_order[o];
+
+			if (procs[j]->links[i]) {
+				out[n++] = procs[j]->links[i];
+				procs[j]->links[i] = NULL;
+			}
+		}
+	}
+	return n;
+}
+
+static void links_destroy(struct bpf_link **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		bpf_link__destroy(v[i]);
+}
+
 static void detach(struct alloc_proc *p)
 {
-	for (int i = PROBES - 1; i >= 0; i--) {
-		bpf_link__destroy(p->links[i]);
-		p->links[i] = NULL;
-	}
+	struct bpf_link *v[PROBES];
+	int costly;
+
+	links_destroy(v, take_links(&p, 1, v, &costly));
 }
 
 static int attach(struct mem_alloc *a, struct alloc_proc *p)
 {
-	char libc[MEM_PATH_MAX], path[MEM_PATH_MAX + 64];
+	char path[MEM_PATH_MAX + 64];
 
-	if (find_libc(a->root, p->pid, libc, sizeof(libc)) < 0)
+	if (find_libc(a->root, p->pid, p->libc, sizeof(p->libc)) < 0)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/proc/%u/root%s", p->pid, libc);
+	snprintf(path, sizeof(path), "/proc/%u/root%s", p->pid, p->libc);
 	for (int i = 0; i < PROBES; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = probes[i].func,
 			    .retprobe = probes[i].ret);
@@ -349,7 +409,10 @@ static void track(struct mem_alloc *a, uint32_t pid, uint64_t start)
 	p->pid = pid;
 	p->start_ticks = start;
 	p->scan = a->scan;
-	err = attach(a, p);
+	if (!windowed(a) || a->window_on)
+		err = attach(a, p);
+	else
+		err = find_libc(a->root, pid, p->libc, sizeof(p->libc)) < 0 ? -ENOENT : 0;
 	if (err) {
 		a->untracked++;
 		log_warn("memory: cannot track pid %u: %s", pid,
@@ -408,6 +471,182 @@ static void select_procs(struct mem_alloc *a)
 			untrack(a, i);
 }
 
+/* ---- time-sampled tracking -------------------------------------------------------- */
+
+/* Threads caught inside an allocator when its return probe went: nothing will ever
+ * return for them, and in_allocator() would make their next free look like realloc's. */
+static void clear_pending(struct mem_alloc *a)
+{
+	uint32_t tid;
+
+	while (bpf_map_get_next_key(a->bpf.pending_fd, NULL, &tid) == 0)
+		if (bpf_map_delete_elem(a->bpf.pending_fd, &tid) != 0)
+			break;
+}
+
+/* A block freed between windows: off its site's books and out of the map. */
+static void forget_block(struct mem_alloc *a, const struct mem_block *b)
+{
+	struct mem_alloc_key k = {.pid = b->pid, .addr = b->addr};
+	struct mem_site_key sk = {.pid = b->pid, .stack_id = b->stack_id};
+	struct mem_site_stat st;
+
+	if (bpf_map_delete_elem(a->bpf.allocs_fd, &k) != 0)
+		return;
+	if (bpf_map_lookup_elem(a->bpf.sites_fd, &sk, &st) != 0)
+		return;
+	st.bytes -= (int64_t)b->size;
+	st.count--;
+	bpf_map_update_elem(a->bpf.sites_fd, &sk, &st, BPF_EXIST);
+}
+
+/* Between windows (no probe runs for a tracked process): the blocks a newer block
+ * overlaps were freed unseen. Blocks allocated after the window closed (recorded in the
+ * moment the gate took to close) are not the window's: they go as well. */
+static void sweep(struct mem_alloc *a)
+{
+	struct mem_alloc_key k, *prev = NULL;
+	struct mem_alloc_info info;
+	struct mem_block *v = NULL;
+	int n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(a->bpf.allocs_fd, prev, &k) == 0) {
+		void *grown = v;
+
+		prev = &k;
+		if (bpf_map_lookup_elem(a->bpf.allocs_fd, &k, &info) != 0)
+			continue;
+		if (grow(&grown, n, &cap, sizeof(*v)) < 0)
+			break;
+		v = grown;
+		v[n++] = (struct mem_block){.pid = k.pid,
+					    .stack_id = info.stack_id,
+					    .addr = k.addr,
+					    .size = info.size,
+					    .ts_ns = info.ts_ns};
+	}
+	mem_overlap_mark(v, n);
+	for (int i = 0; i < n; i++) {
+		if (v[i].stale)
+			a->inferred_frees++;
+		if (v[i].stale || (a->closed_ns && v[i].ts_ns > a->closed_ns))
+			forget_block(a, &v[i]);
+	}
+	free(v);
+}
+
+/* From one window's opening to the next: a window costs the processes its own length and
+ * the time its costly probes take to go (as the last window measured), which makes the
+ * duty. */
+static uint64_t window_period_ms(const struct mem_alloc *a)
+{
+	return (a->cfg.window_ms + a->detach_ms) * MEM_ALLOC_DUTY_FULL / a->cfg.duty_milli;
+}
+
+static void on_window(uv_timer_t *t);
+
+/* Whether the programs record new blocks: not once a window has closed (its probes take
+ * up to a second to go, free's before the rarer allocators'). */
+static void set_gate(struct mem_alloc *a, uint32_t open)
+{
+	if (a->bpf.window_open)
+		__atomic_store_n(a->bpf.window_open, open, __ATOMIC_RELEASE);
+}
+
+/* The links of a closed window go in a thread of their own: the sensor's loop does not
+ * wait out their grace periods. The time until malloc's and free's probes were gone is
+ * part of what the processes paid for the window (the rarer calls' probes go after). */
+static void *reap_window(void *arg)
+{
+	struct mem_alloc_reap *r = arg;
+	uint64_t t0 = uv_hrtime();
+
+	links_destroy(r->v, r->costly);
+	r->took_ms = (uv_hrtime() - t0) / 1000000;
+	links_destroy(r->v + r->costly, r->n - r->costly);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Whether the last window's links are gone (their programs may run until then); with
+ * wait, once they are. */
+static int reaped(struct mem_alloc *a, int wait)
+{
+	if (a->reaping) {
+		if (!wait && !__atomic_load_n(&a->reap.done, __ATOMIC_ACQUIRE))
+			return 0;
+		pthread_join(a->reaper, NULL);
+		a->detach_ms = a->reap.took_ms;
+	}
+	a->reaping = 0;
+	free(a->reap.v);
+	a->reap.v = NULL;
+	return 1;
+}
+
+static void window_open(struct mem_alloc *a)
+{
+	uint64_t t0 = uv_hrtime(), t1;
+
+	if (!reaped(a, 0)) { /* not yet: the loop does not wait for it */
+		uv_timer_start(&a->window, on_window, 20, 0);
+		return;
+	}
+	clear_pending(a);
+	sweep(a);
+	set_gate(a, 1);
+	for (int i = 0; i < a->n_procs; i++) {
+		int err = a->procs[i]->links[0] ? 0 : attach(a, a->procs[i]);
+
+		if (err) /* gone, most likely: the next selection pass tells */
+			log_debug("memory: pid %u: probes not attached for this window: %s",
+				  a->procs[i]->pid, strerror(-err));
+	}
+	a->window_on = 1;
+	a->windows++;
+	t1 = uv_hrtime();
+	log_debug("memory: allocation window %llu open: %d processes, %.1f ms to open, the "
+		  "last one's malloc and free probes took %llu ms to go, %llu frees inferred",
+		  (unsigned long long)a->windows, a->n_procs, (double)(t1 - t0) / 1e6,
+		  (unsigned long long)a->detach_ms, (unsigned long long)a->inferred_frees);
+	/* The window counts from now, not from when this loop iteration began. */
+	uv_update_time(a->window.loop);
+	uv_timer_start(&a->window, on_window, a->cfg.window_ms, 0);
+}
+
+static void window_close(struct mem_alloc *a)
+{
+	struct mem_alloc_reap *r = &a->reap;
+
+	a->window_on = 0;
+	set_gate(a, 0);
+	a->closed_ns = uv_hrtime();
+	a->period_ms = window_period_ms(a);
+	uv_timer_start(&a->window, on_window, a->period_ms - a->cfg.window_ms, 0);
+	r->v = malloc((size_t)(a->n_procs ? a->n_procs : 1) * PROBES * sizeof(*r->v));
+	if (!r->v) {
+		for (int i = 0; i < a->n_procs; i++)
+			detach(a->procs[i]);
+		return;
+	}
+	r->n = take_links(a->procs, a->n_procs, r->v, &r->costly);
+	r->done = 0;
+	if (pthread_create(&a->reaper, NULL, reap_window, r) == 0)
+		a->reaping = 1;
+	else
+		links_destroy(r->v, r->n);
+}
+
+static void on_window(uv_timer_t *t)
+{
+	struct mem_alloc *a = t->data;
+
+	if (a->window_on)
+		window_close(a);
+	else
+		window_open(a);
+}
+
 /* ---- reports ---------------------------------------------------------------------- */
 
 struct site_list {
@@ -461,9 +700,25 @@ struct site_pb {
 	struct mem_frame sym[TP_MAX_STACK_DEPTH];
 };
 
+/* The share of the time allocations are tracked, in percent: windows of window_ms in
+ * each period. */
+static double tracked_percent(const struct mem_alloc *a)
+{
+	if (!windowed(a))
+		return 100.0;
+	return 100.0 * a->cfg.window_ms / (a->period_ms ? a->period_ms : window_period_ms(a));
+}
+
+/* What the tracked blocks stand for: times the address sample, and times the share of
+ * the time not tracked. */
+static double scale(const struct mem_alloc *a)
+{
+	return a->cfg.sample * 100.0 / tracked_percent(a);
+}
+
 static uint64_t scaled(const struct mem_alloc *a, int64_t v)
 {
-	return v > 0 ? (uint64_t)v * a->cfg.sample : 0;
+	return v > 0 ? (uint64_t)((double)v * scale(a) + 0.5) : 0;
 }
 
 static void fill_site(struct mem_alloc *a, struct alloc_proc *p, const struct site *s,
@@ -531,6 +786,7 @@ static void emit_report(struct mem_alloc *a, struct alloc_proc *p, const struct 
 	x.outstanding_allocations = scaled(a, count);
 	x.site_count = n;
 	x.sample_every = a->cfg.sample;
+	x.tracked_time_percent = tracked_percent(a);
 	me.c.ev.payload_case = PB_PAYLOAD(MEMORY_ALLOCATION_REPORT);
 	me.c.ev.memory_allocation_report = &x;
 	event_publish(&me.c);
@@ -549,8 +805,8 @@ static void emit_suspect(struct mem_alloc *a, struct alloc_proc *p, const struct
 	fill_site(a, p, s, sp);
 	mem_obs_begin(&me, a->o, p->pid, PB_TYPE(MEMORY_LEAK_SUSPECT));
 	x.site = &sp->site;
-	x.grown_bytes = grown * a->cfg.sample;
-	x.growth_bytes_per_sec = slope * a->cfg.sample;
+	x.grown_bytes = scaled(a, (int64_t)grown);
+	x.growth_bytes_per_sec = slope * scale(a);
 	x.window_ms = mem_trend_span_ms(&h->trend);
 	x.samples = h->trend.n;
 	me.c.ev.payload_case = PB_PAYLOAD(MEMORY_LEAK_SUSPECT);
@@ -656,6 +912,10 @@ struct mem_alloc *mem_alloc_new(struct observer *o, const struct mem_alloc_cfg *
 	a->cfg = *cfg;
 	if (!a->cfg.sample)
 		a->cfg.sample = 1;
+	if (!a->cfg.duty_milli || a->cfg.duty_milli > MEM_ALLOC_DUTY_FULL)
+		a->cfg.duty_milli = MEM_ALLOC_DUTY_FULL;
+	if (!a->cfg.window_ms)
+		a->cfg.window_ms = 100;
 	snprintf(a->root, sizeof(a->root), "%s", cfg->root);
 	a->cfg.root = a->root;
 	a->bpf = *bpf;
@@ -672,10 +932,22 @@ static void on_timer(uv_timer_t *t)
 
 int mem_alloc_start(struct mem_alloc *a, uv_loop_t *loop)
 {
+	int err;
+
 	uv_timer_init(loop, &a->timer);
 	a->timer.data = a;
 	a->timer_started = 1;
-	return uv_timer_start(&a->timer, on_timer, 0, MEM_ALLOC_SCAN_MS);
+	a->handles_open = 1;
+	err = uv_timer_start(&a->timer, on_timer, 0, MEM_ALLOC_SCAN_MS);
+	if (err || !windowed(a))
+		return err;
+	/* The first window opens right after the first selection pass (same due time,
+	 * started later). */
+	uv_timer_init(loop, &a->window);
+	a->window.data = a;
+	a->window_started = 1;
+	a->handles_open++;
+	return uv_timer_start(&a->window, on_window, 0, 0);
 }
 
 int mem_alloc_tracked(const struct mem_alloc *a)
@@ -688,15 +960,29 @@ uint64_t mem_alloc_untracked(const struct mem_alloc *a)
 	return a ? a->untracked : 0;
 }
 
+uint64_t mem_alloc_windows(const struct mem_alloc *a)
+{
+	return a ? a->windows : 0;
+}
+
+uint64_t mem_alloc_inferred_frees(const struct mem_alloc *a)
+{
+	return a ? a->inferred_frees : 0;
+}
+
 static void on_closed(uv_handle_t *h)
 {
-	free(h->data);
+	struct mem_alloc *a = h->data;
+
+	if (--a->handles_open == 0)
+		free(a);
 }
 
 void mem_alloc_free(struct mem_alloc *a)
 {
 	if (!a)
 		return;
+	reaped(a, 1);
 	while (a->n_procs)
 		untrack(a, a->n_procs - 1);
 	if (!a->timer_started) {
@@ -705,4 +991,8 @@ void mem_alloc_free(struct mem_alloc *a)
 	}
 	uv_timer_stop(&a->timer);
 	uv_close((uv_handle_t *)&a->timer, on_closed);
+	if (a->window_started) {
+		uv_timer_stop(&a->window);
+		uv_close((uv_handle_t *)&a->window, on_closed);
+	}
 }

@@ -15,6 +15,19 @@
  * and the MEM_ALLOC_HISTORY largest keep a history of their outstanding bytes: a history
  * that keeps growing over the leak window makes a leak suspect (mem_trend_leaking). When
  * a tracked process exits, its entries leave the BPF maps.
+ *
+ * Time-sampled tracking (duty below 100 %): each uprobe hit traps into the kernel, a cost
+ * no in-kernel sampling takes away (70 to 250 times a glibc malloc/free pair, see
+ * tests/bench/bench_memory_tracking.sh). With --memory-alloc-duty PCT the probes are
+ * attached to every tracked process for a window of --memory-alloc-window MS, then
+ * detached (off the loop: each link waits out a grace period) until the next window; a
+ * window costs its length plus the time malloc's and free's probes take to go, and the
+ * windows come far enough apart for that to be PCT of the time. Between windows the
+ * processes run untouched. Only blocks allocated inside a window count. A block freed
+ * between windows leaves no trace, so before each window the blocks that a newer block
+ * overlaps come off the books (mem_overlap.h): the memory was handed out again, so it had
+ * been freed. Reported figures are then estimates: the tracked ones times the share of
+ * the time allocations were not tracked (and times the address sample).
  */
 #ifndef TAPIO_MEM_ALLOC_H
 #define TAPIO_MEM_ALLOC_H
@@ -26,6 +39,7 @@
 #define MEM_ALLOC_TOP_SITES 10
 #define MEM_ALLOC_HISTORY 128 /* sites per process watched for leaks */
 #define MEM_ALLOC_SCAN_MS 1000
+#define MEM_ALLOC_DUTY_FULL 100000 /* duty in thousandths of a percent: always attached */
 
 struct observer;
 struct bpf_program;
@@ -34,13 +48,16 @@ struct bpf_link;
 /* The BPF side the tracker drives. */
 struct mem_alloc_bpf {
 	struct bpf_program *malloc, *calloc, *realloc, *mmap, *ret, *mmap_ret, *free, *munmap;
-	int allocs_fd, sites_fd, stacks_fd;
+	int allocs_fd, sites_fd, stacks_fd, pending_fd;
+	uint32_t *window_open; /* the programs record new blocks while it is 1 */
 };
 
 struct mem_alloc_cfg {
 	const char (*selectors)[256];
 	int n_selectors;
 	uint32_t sample;
+	uint32_t duty_milli; /* share of the time the probes are attached, 1/1000 % */
+	uint32_t window_ms;  /* one attached window, when duty_milli < MEM_ALLOC_DUTY_FULL */
 	uint64_t report_ms;
 	uint64_t leak_window_ms;
 	const char *root; /* "/" */
@@ -60,6 +77,9 @@ void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms);
 /* Processes tracked now; selected processes not tracked so far (cap, attach failures). */
 int mem_alloc_tracked(const struct mem_alloc *a);
 uint64_t mem_alloc_untracked(const struct mem_alloc *a);
+/* Windows opened so far (time-sampled tracking), blocks found freed between windows. */
+uint64_t mem_alloc_windows(const struct mem_alloc *a);
+uint64_t mem_alloc_inferred_frees(const struct mem_alloc *a);
 /* Detaches everything; the memory goes once libuv has closed the timer. */
 void mem_alloc_free(struct mem_alloc *a);
 

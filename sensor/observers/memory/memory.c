@@ -475,6 +475,8 @@ static void start_tracking(struct observer *o)
 		.selectors = cfg->mem_track,
 		.n_selectors = cfg->n_mem_track,
 		.sample = cfg->mem_alloc_sample,
+		.duty_milli = cfg->mem_alloc_duty_milli,
+		.window_ms = cfg->mem_alloc_window_ms,
 		.report_ms = (uint64_t)cfg->mem_report_interval_s * 1000,
 		.leak_window_ms = (uint64_t)cfg->mem_leak_window_s * 1000,
 		.root = "/",
@@ -491,6 +493,8 @@ static void start_tracking(struct observer *o)
 		.allocs_fd = bpf_map__fd(skel->maps.mem_allocs),
 		.sites_fd = bpf_map__fd(skel->maps.mem_sites),
 		.stacks_fd = bpf_map__fd(skel->maps.mem_alloc_stacks),
+		.pending_fd = bpf_map__fd(skel->maps.mem_alloc_pending),
+		.window_open = &skel->data->mem_alloc_window_open,
 	};
 
 	if (!cfg->n_mem_track) {
@@ -507,8 +511,15 @@ static void start_tracking(struct observer *o)
 		observer_skip(o, "allocation tracking", "cannot start: %s", strerror(ENOMEM));
 		return;
 	}
-	snprintf(o->attached[o->n_attached++], sizeof(o->attached[0]),
-		 "libc uprobes of selected processes (%d selection(s))", cfg->n_mem_track);
+	if (cfg->mem_alloc_duty_milli < MEM_ALLOC_DUTY_FULL)
+		snprintf(o->attached[o->n_attached++], sizeof(o->attached[0]),
+			 "libc uprobes of selected processes (%d selection(s)), attached %g %% "
+			 "of the time in %u ms windows",
+			 cfg->n_mem_track, cfg->mem_alloc_duty_milli / 1000.0,
+			 cfg->mem_alloc_window_ms);
+	else
+		snprintf(o->attached[o->n_attached++], sizeof(o->attached[0]),
+			 "libc uprobes of selected processes (%d selection(s))", cfg->n_mem_track);
 }
 
 /* After load, before the BPF programs attach: the user-space parts (their entries in
