@@ -156,14 +156,9 @@ def duty_rows():
         ms = int(period * (2 if period < 60000 else 1))
         plain = churn(ms=ms)
         ns = churn(1, duty=duty, ms=ms)
-        slowdown = 100 * (ns - plain) / plain
+        slowdown = 100 * (ns - plain) / plain  # throughput over whole periods
         print(f"    --memory-alloc-duty {duty:<6} {ms / 1000:6.0f} s  {plain:6.1f} -> "
               f"{ns:6.1f} ns/op  {slowdown:+8.1f} %")
-        # All of the cost comes in windows, and windows per hour go with the duty: the
-        # slowdown scales with it.
-        if slowdown > 0:
-            print(f"      (so --memory-alloc-duty {duty * 10 / slowdown:.3f} keeps this "
-                  f"program under 10 %)")
 
 
 if __name__ == "__main__":
