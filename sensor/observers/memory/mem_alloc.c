@@ -39,7 +39,6 @@ struct alloc_proc {
 	uint64_t start_ticks;
 	uint64_t scan; /* last selection pass that saw it */
 	struct bpf_link *links[PROBES];
-	char libc[MEM_PATH_MAX]; /* as the process sees it */
 	struct mem_sym *sym;
 	struct site_hist hist[MEM_ALLOC_HISTORY];
 	int n_hist;
@@ -216,15 +215,15 @@ static const struct probe_def probes[PROBES] = {
 static const int detach_order[PROBES] = {6, 2, 0, 7, 3, 8, 4, 9, 5, 1};
 #define DETACH_COSTLY 3
 
-/* Takes the processes' links out of them, in detach order across all processes; *costly:
- * how many of them come first and are DETACH_COSTLY probes. */
+/* Takes the processes' links out of them, in detach order across all processes; *costly
+ * (when given): how many of them come first and are DETACH_COSTLY probes. */
 static int take_links(struct alloc_proc *const *procs, int n_procs, struct bpf_link **out,
 		      int *costly)
 {
 	int n = 0;
 
 	for (int o = 0; o < PROBES; o++) {
-		if (o == DETACH_COSTLY)
+		if (o == DETACH_COSTLY && costly)
 			*costly = n;
 		for (int j = 0; j < n_procs; j++) {
 			int i = detach_order[o];
@@ -247,18 +246,17 @@ static void links_destroy(struct bpf_link **v, int n)
 static void detach(struct alloc_proc *p)
 {
 	struct bpf_link *v[PROBES];
-	int costly;
 
-	links_destroy(v, take_links(&p, 1, v, &costly));
+	links_destroy(v, take_links(&p, 1, v, NULL));
 }
 
 static int attach(struct mem_alloc *a, struct alloc_proc *p)
 {
-	char path[MEM_PATH_MAX + 64];
+	char libc[MEM_PATH_MAX], path[MEM_PATH_MAX + 64];
 
-	if (find_libc(a->root, p->pid, p->libc, sizeof(p->libc)) < 0)
+	if (find_libc(a->root, p->pid, libc, sizeof(libc)) < 0)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/proc/%u/root%s", p->pid, p->libc);
+	snprintf(path, sizeof(path), "/proc/%u/root%s", p->pid, libc);
 	for (int i = 0; i < PROBES; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .func_name = probes[i].func,
 			    .retprobe = probes[i].ret);
@@ -392,6 +390,7 @@ static struct alloc_proc *find_proc(struct mem_alloc *a, uint32_t pid)
 
 static void track(struct mem_alloc *a, uint32_t pid, uint64_t start)
 {
+	char libc[MEM_PATH_MAX];
 	struct alloc_proc *p;
 	int err;
 
@@ -412,7 +411,7 @@ static void track(struct mem_alloc *a, uint32_t pid, uint64_t start)
 	if (!windowed(a) || a->window_on)
 		err = attach(a, p);
 	else
-		err = find_libc(a->root, pid, p->libc, sizeof(p->libc)) < 0 ? -ENOENT : 0;
+		err = find_libc(a->root, pid, libc, sizeof(libc)) < 0 ? -ENOENT : 0;
 	if (err) {
 		a->untracked++;
 		log_warn("memory: cannot track pid %u: %s", pid,
@@ -958,16 +957,6 @@ int mem_alloc_tracked(const struct mem_alloc *a)
 uint64_t mem_alloc_untracked(const struct mem_alloc *a)
 {
 	return a ? a->untracked : 0;
-}
-
-uint64_t mem_alloc_windows(const struct mem_alloc *a)
-{
-	return a ? a->windows : 0;
-}
-
-uint64_t mem_alloc_inferred_frees(const struct mem_alloc *a)
-{
-	return a ? a->inferred_frees : 0;
 }
 
 static void on_closed(uv_handle_t *h)

@@ -77,9 +77,6 @@ void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms);
 /* Processes tracked now; selected processes not tracked so far (cap, attach failures). */
 int mem_alloc_tracked(const struct mem_alloc *a);
 uint64_t mem_alloc_untracked(const struct mem_alloc *a);
-/* Windows opened so far (time-sampled tracking), blocks found freed between windows. */
-uint64_t mem_alloc_windows(const struct mem_alloc *a);
-uint64_t mem_alloc_inferred_frees(const struct mem_alloc *a);
 /* Detaches everything; the memory goes once libuv has closed the timer. */
 void mem_alloc_free(struct mem_alloc *a);
 
