@@ -8,8 +8,9 @@ IPv4, IPv6, in a netns, periodic summaries of an open socket, the per-socket bou
 table, sampling); per-protocol sampling and the observer's counters in GetStatus."""
 
 import os
-import select
+import queue
 import subprocess
+import threading
 import time
 import uuid
 
@@ -33,11 +34,22 @@ class Peer:
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      text=True)
         self.pid = self.proc.pid  # ip netns exec execs: same pid
+        # Lines are read as they come: two lines written at once arrive in one read, and
+        # a select() on the pipe would not see the second one waiting in the buffer.
+        self.lines = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        for text in self.proc.stdout:
+            self.lines.put(text)
+        self.lines.put("")
 
     def line(self, timeout=20):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        assert ready, f"{self.proc.args} printed nothing in {timeout} s"
-        out = self.proc.stdout.readline().strip()
+        try:
+            out = self.lines.get(timeout=timeout).strip()
+        except queue.Empty:
+            raise AssertionError(f"{self.proc.args} printed nothing in {timeout} s")
         assert out, f"{self.proc.args} exited with {self.proc.wait()}"
         return out
 
@@ -52,6 +64,7 @@ class Peer:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
+        self.reader.join(10)
         for f in (self.proc.stdin, self.proc.stdout):
             f.close()
 
