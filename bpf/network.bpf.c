@@ -111,11 +111,19 @@ struct {
 static __u64 ssl_calls_live;
 
 /* Capture state of a TCP socket's plaintext, kept on the socket (sk storage): a packet
- * finds it without a table lookup, and it goes with the socket. */
+ * finds it without a table lookup, and it goes with the socket.
+ *
+ * Written only when something changes (a stream classified, a request admitted or not, a
+ * gap, bytes captured), never on every segment: a socket's sends run on its process's CPU,
+ * its arrivals on the sender's, and a store per segment moved the state's cache line
+ * between CPUs on each packet; the storage lookup, which reads that line, waiting for it
+ * was the observer's largest cost. So where a direction's new bytes start comes from the
+ * kernel's own sequence state (struct bpf_tcp_sock); rcv_next only covers what the
+ * kernel has not processed yet (see in_sequence). */
 struct net_sk {
 	struct net_stream_state st;
-	__u32 next_seq[2];  /* after the last byte captured, egress and ingress */
-	__u8 seq_known;	    /* bit i: next_seq[i] holds */
+	__u32 rcv_next;	    /* after the last arriving bytes captured, while rcv_known */
+	__u8 rcv_known;	    /* the last arriving bytes of the stream were captured */
 	__u8 owner_settled; /* a send in its process's context was seen */
 	__u8 pad[2];
 };
@@ -1046,6 +1054,14 @@ int udp_recvmsg6(struct bpf_sock_addr *ctx)
 
 /* ---- byte capture ------------------------------------------------------------------ */
 
+/* Whether bytes were skipped since the last captured record: stored only on a change
+ * (struct net_sk says why). */
+static __always_inline void set_gap(struct net_stream_state *st, __u8 gap)
+{
+	if (st->gap != gap)
+		st->gap = gap;
+}
+
 static __always_inline int is_method(const char *b)
 {
 	__u32 w = *(__u32 *)b;
@@ -1108,8 +1124,12 @@ static __always_inline __u8 request_dir(const struct net_stream_state *st)
 /* HTTP/1: bytes that start a request take the admission decision for the exchange. */
 static __always_inline int http1_wanted(struct net_stream_state *st, const char *b, __u8 dir)
 {
-	if (dir == request_dir(st) && is_method(b))
-		st->skip = !net_admit(NET_CLASS_HTTP);
+	if (dir == request_dir(st) && is_method(b)) {
+		__u8 skip = !net_admit(NET_CLASS_HTTP);
+
+		if (st->skip != skip)
+			st->skip = skip; /* a store only on a change: see struct net_sk */
+	}
 	return !st->skip;
 }
 
@@ -1127,7 +1147,7 @@ static __always_inline int wanted(struct net_stream_state *st, const char *head,
 	if (st->proto == NET_PROTO_OTHER)
 		return 0;
 	if (st->proto == NET_PROTO_HTTP1 && !http1_wanted(st, head, dir)) {
-		st->gap = 1;
+		set_gap(st, 1);
 		return 0;
 	}
 	return 1;
@@ -1196,10 +1216,10 @@ static __always_inline void emit_data(void *ctx, const struct sock *sk, const st
 		fill_data(&e->d, sk, c, st, len, cap, dir, flags, sizeof(*e), from_skb);
 		tp_submit(ctx, e, sizeof(e->d) + (cap & 0x1fff));
 	}
-	st->gap = 0;
+	set_gap(st, 0);
 	return;
 lost:
-	st->gap = 1;
+	set_gap(st, 1);
 }
 
 /* wanted() on the first NET_CLASSIFY_BYTES of `len` bytes of src; bytes that could not be
@@ -1212,7 +1232,7 @@ static __always_inline int src_wanted(struct net_stream_state *st, const struct 
 
 	if (src_copy(src, head, n, NET_CLASSIFY_BYTES, from_skb) < 0) {
 		tp_count(TP_CNT_READ_ERROR);
-		st->gap = 1;
+		set_gap(st, 1);
 		return 0;
 	}
 	return wanted(st, head, len, dir);
@@ -1270,61 +1290,90 @@ static __always_inline struct net_conn *data_conn(const struct sock *sk, __u64 k
 	return conn_insert(key, &fresh);
 }
 
-/* Each byte of a direction is captured once: a retransmission is left out (its new bytes
- * kept), a jump ahead (a segment missed, or one that arrives out of order) marks a gap.
- * Returns 0 when nothing in t is new. */
-static __always_inline int in_sequence(struct net_sk *s, struct tcp_seg *t, __u8 dir)
+/* Leaves in t the bytes from `ahead` (its sequence number less the first new one) on:
+ * 0 when none is new. */
+static __always_inline int seq_trim(struct tcp_seg *t, __s32 ahead)
 {
-	__u32 i = dir == NET_DATA_EGRESS ? 0 : 1;
-	__u8 bit = 1 << i;
+	__u32 old = -ahead;
 
-	if (s->seq_known & bit) {
-		__s32 ahead = (__s32)(t->seq - s->next_seq[i]);
-
-		if (ahead < 0) {
-			__u32 old = -ahead;
-
-			if (old >= t->len)
-				return 0;
-			t->off += old;
-			t->len -= old;
-			t->seq += old;
-		} else if (ahead > 0) {
-			s->st.gap = 1;
-		}
-	}
-	s->next_seq[i] = t->seq + t->len;
-	s->seq_known |= bit;
+	if (ahead >= 0)
+		return 1;
+	if (old >= t->len)
+		return 0;
+	t->off += old;
+	t->len -= old;
+	t->seq += old;
 	return 1;
 }
 
-/* Bytes of a segment that the stream wants go out with their connection's owner. The
- * connection table is only looked up here: under the rate limit most segments are not
- * wanted. A connection of the sensor's own, or one the table could not hold, is not
- * captured. */
-static __always_inline void capture_segment(struct __sk_buff *skb, struct bpf_sock *bsk,
-					    struct net_sk *s, const struct tcp_seg *t, __u8 dir)
+/* Each byte of a direction is captured once: a retransmission is left out (its new bytes
+ * kept), a jump ahead on arrival (a segment missed, or one out of order) marks a gap.
+ * Returns 0 when nothing in t is new.
+ *
+ * The kernel's sequence state tells what is new, read without a store of ours. A send:
+ * the egress hook runs inside the transmission, before the kernel moves snd_nxt past
+ * bytes sent for the first time; a retransmission starts below it. An arrival: the
+ * ingress hook runs before the kernel takes the segment in, so in order means at
+ * rcv_nxt, except behind segments that wait in the socket's backlog while its owner
+ * holds the lock; for those rcv_next, where the last captured arriving bytes ended,
+ * tells (segments that are not captured need no such care: a gap is marked anyway). */
+static __always_inline int in_sequence(struct bpf_sock *bsk, struct net_sk *s, struct tcp_seg *t,
+				       __u8 dir)
+{
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(bsk);
+	__u32 next;
+	__s32 ahead;
+
+	if (!tp)
+		return 1;
+	if (dir == NET_DATA_EGRESS)
+		return seq_trim(t, (__s32)(t->seq - tp->snd_nxt));
+	next = tp->rcv_nxt;
+	if (s->rcv_known && (__s32)(s->rcv_next - next) > 0)
+		next = s->rcv_next;
+	ahead = (__s32)(t->seq - next);
+	if (ahead > 0)
+		set_gap(&s->st, 1);
+	return seq_trim(t, ahead);
+}
+
+/* Where captured arriving bytes end, for in_sequence: kept while a stream's arrivals are
+ * captured, forgotten (once) when they are not. */
+static __always_inline void rcv_note(struct net_sk *s, const struct tcp_seg *t, int captured)
+{
+	if (captured) {
+		s->rcv_next = t->seq + t->len;
+		if (!s->rcv_known)
+			s->rcv_known = 1;
+	} else if (s->rcv_known) {
+		s->rcv_known = 0;
+	}
+}
+
+/* Bytes of a segment that the stream wants go out with their connection's owner: 1 when
+ * they were handed on (a record, or a gap when there was no room). The connection table
+ * is only looked up here: under the rate limit most segments are not wanted. A
+ * connection of the sensor's own, or one the table could not hold, is not captured. */
+static __always_inline int capture_segment(struct __sk_buff *skb, struct bpf_sock *bsk,
+					   struct net_sk *s, const struct tcp_seg *t, __u8 dir)
 {
 	struct net_src src = {.skb = skb, .off = t->off};
 	__u8 was = s->st.proto;
 	const struct sock *sk;
 	struct net_conn *c;
 
-	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && dir != request_dir(&s->st)) {
-		s->st.gap = 1; /* the answer to a request not admitted: no need to look */
-		return;
-	}
 	if (!src_wanted(&s->st, &src, t->len, dir, 1))
-		return;
+		return 0;
 	sk = sock_of(bsk);
 	c = data_conn(sk, (__u64)sk);
 	if (!c || (net_self_tgid && c->owner.pid == net_self_tgid)) {
 		s->st.proto = NET_PROTO_OTHER;
-		return;
+		return 0;
 	}
 	if (was == NET_PROTO_UNKNOWN)
 		c->plain.proto = s->st.proto; /* its close has to reach the parser */
 	emit_data(skb, sk, c, &s->st, &src, t->len, dir, 0, 1);
+	return 1;
 }
 
 /* The current thread and process, where only CO-RE tells (cgroup_skb has no pid helper
@@ -1400,6 +1449,7 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 	struct bpf_sock *bsk = skb->sk;
 	struct net_sk *s;
 	struct tcp_seg t;
+	int captured;
 
 	if (!bsk || tcp_payload(skb, off, &t) < 0)
 		return;
@@ -1415,9 +1465,18 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 		settle_owner(bsk, s);
 	if (egress && ssl_calls_live)
 		note_tls_socket(bsk);
-	if (s->st.proto == NET_PROTO_OTHER || !in_sequence(s, &t, dir))
+	if (s->st.proto == NET_PROTO_OTHER)
 		return;
-	capture_segment(skb, bsk, s, &t, dir);
+	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && dir != request_dir(&s->st)) {
+		set_gap(&s->st, 1); /* the answer to a request not admitted: no need to look */
+		captured = 0;
+	} else if (in_sequence(bsk, s, &t, dir)) {
+		captured = capture_segment(skb, bsk, s, &t, dir);
+	} else {
+		return; /* nothing new: what was known holds */
+	}
+	if (!egress)
+		rcv_note(s, &t, captured);
 }
 
 /* On the cgroup v2 root: every socket of the node, in every network namespace. */
