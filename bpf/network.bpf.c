@@ -159,17 +159,23 @@ struct {
 
 /* ---- admission -------------------------------------------------------------------- */
 
-static __always_inline int net_admit(__u32 class)
+/* coarse_ok: the caller is a packet program (tp_bucket_clock), a constant. */
+static __always_inline int net_admit(__u32 class, const int coarse_ok)
 {
-	__u64 *counter = bpf_map_lookup_elem(&net_sample_state, &class);
+	__u64 *counter;
 
-	if (!counter || class >= NET_CLASS_COUNT)
+	if (class >= NET_CLASS_COUNT)
 		return 0;
-	if (!tp_sample_keep(counter, net_sample_every[class])) {
-		tp_count(TP_CNT_SAMPLED_OUT);
-		return 0;
+	if (net_sample_every[class] > 1) { /* a constant to the verifier: no lookup when 1 */
+		counter = bpf_map_lookup_elem(&net_sample_state, &class);
+		if (!counter)
+			return 0;
+		if (!tp_sample_keep(counter, net_sample_every[class])) {
+			tp_count(TP_CNT_SAMPLED_OUT);
+			return 0;
+		}
 	}
-	return tp_admit();
+	return tp_admit_clock(coarse_ok);
 }
 
 /* ---- per-thread SSL call state ----------------------------------------------------- */
@@ -411,7 +417,7 @@ static __always_inline void on_established(void *ctx, const struct sock *sk, int
 		c->flags |= NET_CONN_F_ESTABLISHED;
 		sk_endpoints(sk, &c->ep);
 	}
-	if (!net_admit(NET_CLASS_CONN))
+	if (!net_admit(NET_CLASS_CONN, 0))
 		return;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -496,7 +502,7 @@ static __always_inline void on_close(void *ctx, const struct sock *sk, int old)
 	struct net_conn *c;
 
 	c = bpf_map_lookup_elem(&net_conns, &key);
-	if (!net_admit(NET_CLASS_CONN))
+	if (!net_admit(NET_CLASS_CONN, 0))
 		goto unreported;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -561,7 +567,7 @@ static __always_inline void emit_tcp_event(void *ctx, const struct sock *sk, __u
 	struct net_tcp_event *e;
 	struct net_conn *c;
 
-	if (!net_admit(NET_CLASS_HEALTH))
+	if (!net_admit(NET_CLASS_HEALTH, 0))
 		return;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -660,7 +666,7 @@ int BPF_PROG(handle_send_reset, const struct sock *sk, const struct sk_buff *skb
 	}
 	if (!skb || !skb_endpoints(skb, &ep) || ep.protocol != IPPROTO_TCP)
 		return 0;
-	if (!net_admit(NET_CLASS_HEALTH))
+	if (!net_admit(NET_CLASS_HEALTH, 0))
 		return 0;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -728,7 +734,7 @@ int handle_kfree_skb(struct bpf_raw_tracepoint_args *ctx)
 	}
 	if (!skb || !skb_endpoints(skb, &ep))
 		return 0;
-	if (!net_admit(NET_CLASS_HEALTH))
+	if (!net_admit(NET_CLASS_HEALTH, 0))
 		return 0;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -969,7 +975,7 @@ static __always_inline struct net_udp_flow *udp_flow_start(struct __sk_buff *skb
 		return NULL;
 	if (own)
 		__sync_fetch_and_add(&s->remotes, 1);
-	if (net_admit(NET_CLASS_UDP))
+	if (net_admit(NET_CLASS_UDP, 1))
 		f->flags |= NET_UDP_F_REPORT; /* no one else writes flags */
 	return f;
 }
@@ -1094,7 +1100,8 @@ static __always_inline int is_h2_server_preface(const char *b)
 
 /* First look at a stream: what protocol, which side. The request direction of a client
  * is egress. Bytes that are not HTTP (TLS records among them) mark the stream OTHER. */
-static __always_inline void classify(struct net_stream_state *st, const char *b, __u8 dir)
+static __always_inline void classify(struct net_stream_state *st, const char *b, __u8 dir,
+				     const int from_skb)
 {
 	__u8 out = dir == NET_DATA_EGRESS;
 
@@ -1102,7 +1109,7 @@ static __always_inline void classify(struct net_stream_state *st, const char *b,
 		st->proto = NET_PROTO_HTTP2;
 		st->role = out == is_h2_preface(b) ? NET_ROLE_CLIENT : NET_ROLE_SERVER;
 		/* HPACK state needs every header block: decide once for the connection. */
-		if (!net_admit(NET_CLASS_GRPC))
+		if (!net_admit(NET_CLASS_GRPC, from_skb))
 			st->proto = NET_PROTO_OTHER;
 	} else if (is_method(b)) {
 		st->proto = NET_PROTO_HTTP1;
@@ -1122,10 +1129,11 @@ static __always_inline __u8 request_dir(const struct net_stream_state *st)
 }
 
 /* HTTP/1: bytes that start a request take the admission decision for the exchange. */
-static __always_inline int http1_wanted(struct net_stream_state *st, const char *b, __u8 dir)
+static __always_inline int http1_wanted(struct net_stream_state *st, const char *b, __u8 dir,
+					const int from_skb)
 {
 	if (dir == request_dir(st) && is_method(b)) {
-		__u8 skip = !net_admit(NET_CLASS_HTTP);
+		__u8 skip = !net_admit(NET_CLASS_HTTP, from_skb);
 
 		if (st->skip != skip)
 			st->skip = skip; /* a store only on a change: see struct net_sk */
@@ -1137,16 +1145,16 @@ static __always_inline int http1_wanted(struct net_stream_state *st, const char 
  * the first look at a stream classifies it, and HTTP/1 bytes follow the admission of the
  * exchange they belong to. */
 static __always_inline int wanted(struct net_stream_state *st, const char *head, __u32 len,
-				  __u8 dir)
+				  __u8 dir, const int from_skb)
 {
 	if (st->proto == NET_PROTO_UNKNOWN) {
 		if (len < 4)
 			return 0; /* too little to tell; the next bytes decide */
-		classify(st, head, dir);
+		classify(st, head, dir, from_skb);
 	}
 	if (st->proto == NET_PROTO_OTHER)
 		return 0;
-	if (st->proto == NET_PROTO_HTTP1 && !http1_wanted(st, head, dir)) {
+	if (st->proto == NET_PROTO_HTTP1 && !http1_wanted(st, head, dir, from_skb)) {
 		set_gap(st, 1);
 		return 0;
 	}
@@ -1235,7 +1243,7 @@ static __always_inline int src_wanted(struct net_stream_state *st, const struct 
 		set_gap(st, 1);
 		return 0;
 	}
-	return wanted(st, head, len, dir);
+	return wanted(st, head, len, dir, from_skb);
 }
 
 /* ---- plaintext TCP segments (cgroup_skb) ------------------------------------------- */

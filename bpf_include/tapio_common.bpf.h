@@ -105,9 +105,23 @@ static __always_inline int safe_probe_read_user_str(void *dst, __u32 size, const
 	return bpf_probe_read_user_str(dst, size, src);
 }
 
+/* The clock a token bucket reads. coarse_ok: the caller's program type may call
+ * bpf_ktime_get_coarse_ns (5.11+; not tracing programs, which may run inside the
+ * timekeeping code), a constant at every call. A bucket refilled a tick at a time admits
+ * as many events per second, and on a packet's path the precise clock cost more than the
+ * rest of the decision. Where the kernel lacks the helper the sensor leaves coarse_clock
+ * 0 and the verifier drops the call as dead code. Readings of both clocks may meet in
+ * one bucket: one behind its last update counts as no time passed (tapio_ratelimit.h). */
+static __always_inline __u64 tp_bucket_clock(const int coarse_ok)
+{
+	if (coarse_ok && tp_limits.coarse_clock)
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+
 /* Sampling first (cheap, deterministic), then the token bucket. Returns 1 to emit.
- * Each refusal is counted under its reason. */
-static __always_inline int tp_admit(void)
+ * Each refusal is counted under its reason. coarse_ok: see tp_bucket_clock. */
+static __always_inline int tp_admit_clock(const int coarse_ok)
 {
 	__u32 zero = 0;
 	struct tp_cpu_state *st = bpf_map_lookup_elem(&tp_state, &zero);
@@ -118,12 +132,17 @@ static __always_inline int tp_admit(void)
 		tp_count(TP_CNT_SAMPLED_OUT);
 		return 0;
 	}
-	if (!tp_bucket_take(&st->bucket, bpf_ktime_get_ns(), tp_limits.cost_ns,
+	if (!tp_bucket_take(&st->bucket, tp_bucket_clock(coarse_ok), tp_limits.cost_ns,
 			    tp_limits.burst_ns)) {
 		tp_count(TP_CNT_RATE_LIMITED);
 		return 0;
 	}
 	return 1;
+}
+
+static __always_inline int tp_admit(void)
+{
+	return tp_admit_clock(0);
 }
 
 /* Space for one record of `size` bytes (a compile-time constant), or NULL (counted). */

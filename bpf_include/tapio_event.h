@@ -79,7 +79,9 @@ struct tp_limits {
 	/* Ring buffer: wake the sensor only once this many bytes wait (0: on every record);
 	 * it drains on a timer too, so a quiet stream is not held back for long. */
 	__u32 wakeup_bytes;
-	__u32 reserved;
+	/* 1: the token buckets read bpf_ktime_get_coarse_ns (5.11+), precise to a tick,
+	 * which costs a fraction of the precise clock (see tp_admit). */
+	__u32 coarse_clock;
 };
 
 #endif

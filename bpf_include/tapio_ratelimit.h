@@ -27,13 +27,17 @@ TP_INLINE int tp_bucket_take(struct tp_bucket *b, __u64 now, __u64 cost, __u64 b
 
 	if (cost == 0)
 		return 1;
-	if (b->last == 0 || now < b->last || now - b->last >= burst)
-		credit = burst; /* first use, clock went back, or idle long enough: full */
-	else
+	if (b->last == 0 || (now > b->last && now - b->last >= burst))
+		credit = burst; /* first use, or idle long enough: full */
+	else if (now > b->last)
 		credit = b->credit + (now - b->last);
+	else
+		credit = b->credit; /* a reading behind the last one (another CPU's, or the
+				     * coarse clock after a precise one): no time passed */
 	if (credit > burst)
 		credit = burst;
-	b->last = now;
+	if (now > b->last)
+		b->last = now;
 	if (credit < cost) {
 		b->credit = credit;
 		return 0;

@@ -33,6 +33,7 @@ static const char *const names[FEAT_MAX] = {
 	[FEAT_FENTRY] = "fentry",
 	[FEAT_LSM] = "lsm",
 	[FEAT_UPROBE] = "uprobe",
+	[FEAT_COARSE_CLOCK] = "coarse_clock",
 };
 
 static const struct bpf_insn ret0[] = {
@@ -113,6 +114,19 @@ static void probe_maps(struct features *f)
 	set(f, FEAT_RINGBUF, r == 1, "%s", r == 1 ? "ok" : "map type not supported (kernel < 5.8)");
 	r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_PERF_EVENT_ARRAY, NULL);
 	set(f, FEAT_PERFBUF, r == 1, "%s", r == 1 ? "ok" : "map type not supported");
+}
+
+/* The tick-precise clock that the token buckets read (tapio_common.bpf.h): every
+ * admission decision reads a clock, and the precise one costs more than the rest of
+ * the decision on the hot path of a packet. */
+static void probe_helpers(struct features *f)
+{
+	int r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SOCKET_FILTER, BPF_FUNC_ktime_get_coarse_ns,
+					NULL);
+
+	set(f, FEAT_COARSE_CLOCK, r == 1, "%s",
+	    r == 1 ? "bpf_ktime_get_coarse_ns"
+		   : "helper not supported (kernel < 5.11): rate limits read the precise clock");
 }
 
 static void probe_tracepoint(struct features *f)
@@ -314,6 +328,7 @@ void features_probe(struct features *f, const char *btf_path)
 		f->f[i].name = names[i];
 	probe_btf(f, btf_path);
 	probe_maps(f);
+	probe_helpers(f);
 	probe_tracepoint(f);
 	probe_raw_tp(f);
 	probe_btf_progs(f);

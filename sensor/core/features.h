@@ -18,6 +18,7 @@ enum feature_id {
 	FEAT_FENTRY,
 	FEAT_LSM,
 	FEAT_UPROBE,
+	FEAT_COARSE_CLOCK, /* bpf_ktime_get_coarse_ns (5.11+): the rate limits' clock */
 	FEAT_MAX,
 };
 

@@ -75,6 +75,7 @@ static void set_limits(struct observer *o, int ncpu)
 	}
 	l->sample_every = o->sample;
 	l->use_perfbuf = o->use_perfbuf;
+	l->coarse_clock = features_has(&o->sensor->features, FEAT_COARSE_CLOCK);
 	/* A sixteenth of the ring: a burst wakes the sensor long before the ring fills, a
 	 * trickle waits for the drain timer (core/output.c) instead of a wake-up each. */
 	l->wakeup_bytes = o->ringbuf_bytes / 16;

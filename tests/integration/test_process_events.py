@@ -153,7 +153,7 @@ def test_status_reports_the_pipeline(sensor):
     features = {f.name: f for f in st.features}
     assert features["btf"].available and features["ringbuf"].available
     assert set(features) == {"btf", "ringbuf", "perf_buffer", "tracepoint", "raw_tracepoint",
-                             "tp_btf", "kprobe", "fentry", "lsm", "uprobe"}
+                             "tp_btf", "kprobe", "fentry", "lsm", "uprobe", "coarse_clock"}
     for f in features.values():
         assert f.detail, f.name  # a reason or where it was found, never empty
     proc = [o for o in st.observers if o.name == "process"][0]  # the same snapshot as st

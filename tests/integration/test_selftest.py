@@ -45,7 +45,7 @@ def test_table_and_exit_status():
     assert n >= 1
     assert out.rstrip().endswith(f"self-test PASSED: {n} observer(s) checked, 0 failed")
     for feature in ("btf", "ringbuf", "perf_buffer", "tracepoint", "raw_tracepoint", "tp_btf",
-                    "kprobe", "fentry", "lsm", "uprobe"):
+                    "kprobe", "fentry", "lsm", "uprobe", "coarse_clock"):
         assert f"\n  {feature:<15} " in out
 
 

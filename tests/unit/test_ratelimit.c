@@ -61,17 +61,37 @@ Test(ratelimit, idle_refills_only_to_burst)
 	cr_assert_eq(passed, 3);
 }
 
-Test(ratelimit, clock_going_back_does_not_overflow)
+Test(ratelimit, a_reading_behind_the_last_adds_no_credit_and_never_wraps)
 {
 	struct tp_bucket b = {0};
 
 	cr_assert_eq(tp_bucket_take(&b, 10 * SEC, SEC, SEC), 1);
 	cr_assert_eq(tp_bucket_take(&b, 10 * SEC, SEC, SEC), 0);
-	/* An earlier timestamp (another CPU's clock read) refills to burst, never wraps. */
-	cr_assert_eq(tp_bucket_take(&b, 9 * SEC, SEC, SEC), 1);
-	cr_assert(b.credit <= SEC);
+	/* An earlier timestamp (another CPU's, or the coarse clock after the precise one):
+	 * no time passed, nothing refilled, the last update stays. */
+	cr_assert_eq(tp_bucket_take(&b, 9 * SEC, SEC, SEC), 0);
+	cr_assert_eq(b.credit, 0);
+	cr_assert_eq(b.last, 10 * SEC);
+	cr_assert_eq(tp_bucket_take(&b, 10 * SEC + SEC / 2, SEC, SEC), 0);
+	cr_assert_eq(b.credit, SEC / 2);
 	cr_assert_eq(tp_bucket_take(&b, ~0ULL, SEC, SEC), 1);
 	cr_assert(b.credit <= SEC);
+}
+
+Test(ratelimit, two_clocks_in_one_bucket_admit_at_the_rate)
+{
+	struct tp_bucket b = {0};
+	const uint64_t cost = SEC / 100, burst = SEC / 10, tick = SEC / 250;
+	int passed = 0;
+
+	/* 10 s of attempts every 100 us at 100/s, every other one with the time rounded
+	 * down to a 4 ms tick (a coarse clock lagging the precise one). */
+	for (uint64_t t = SEC; t < 11 * SEC; t += SEC / 10000) {
+		uint64_t now = (t / (SEC / 10000)) % 2 ? t - t % tick : t;
+
+		passed += tp_bucket_take(&b, now, cost, burst);
+	}
+	cr_assert(passed >= 1000 && passed <= 1000 + 10 + 1, "passed %d", passed);
 }
 
 Test(ratelimit, sampling_keeps_one_in_n)
