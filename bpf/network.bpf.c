@@ -162,18 +162,13 @@ struct {
 /* coarse_ok: the caller is a packet program (tp_bucket_clock), a constant. */
 static __always_inline int net_admit(__u32 class, const int coarse_ok)
 {
-	__u64 *counter;
+	__u64 *counter = bpf_map_lookup_elem(&net_sample_state, &class);
 
-	if (class >= NET_CLASS_COUNT)
+	if (!counter || class >= NET_CLASS_COUNT)
 		return 0;
-	if (net_sample_every[class] > 1) { /* a constant to the verifier: no lookup when 1 */
-		counter = bpf_map_lookup_elem(&net_sample_state, &class);
-		if (!counter)
-			return 0;
-		if (!tp_sample_keep(counter, net_sample_every[class])) {
-			tp_count(TP_CNT_SAMPLED_OUT);
-			return 0;
-		}
+	if (!tp_sample_keep(counter, net_sample_every[class])) {
+		tp_count(TP_CNT_SAMPLED_OUT);
+		return 0;
 	}
 	return tp_admit_clock(coarse_ok);
 }

@@ -14,6 +14,10 @@
  * turned into a PERF_EVENT_ARRAY. The ring buffer calls are then dead code, which the
  * verifier removes because .rodata is frozen and its values are known.
  *
+ * tp_limits.coarse_clock is set as the sensor sets it (set_limits): 1 where the target
+ * has bpf_ktime_get_coarse_ns (enum bpf_func_id in its BTF), else 0, and the calls of the
+ * helper are dead code there like the ring buffer ones.
+ *
  * A relocation only proves the types fit. Unless --relocs-only is given, the check also
  * asks the target's BTF whether that kernel has what the object needs at all: every map
  * type (enum bpf_map_type) and program type (enum bpf_prog_type) of the object, and every
@@ -35,7 +39,7 @@
  * Dead as built is not dead in the sensor: the sensor writes its own values into .rodata
  * (DNS ports, sampling, rates), and the object's built-in ones may kill code the sensor
  * runs. So each loaded program is loaded a second time with all read-only data unknown
- * to the verifier but tp_limits.use_perfbuf (see "The re-load" below); a helper counts
+ * to the verifier but tp_limits.use_perfbuf and coarse_clock (see "The re-load" below); a helper counts
  * as dead only when neither load calls it. The re-load also verifies the code that the
  * built-in values hid: a CO-RE relocation that did not resolve there is a failure. What
  * stays assumed is that the target's verifier prunes at least what this one does on a
@@ -481,10 +485,13 @@ static int configure_perf_buffer(struct bpf_object *obj, const char *obj_path)
 	return err;
 }
 
-static struct bpf_object *open_object(const char *obj_path, const char *btf_path, int perf_buffer)
+/* coarse: the sensor's tp_limits.coarse_clock on the target (set_limits). */
+static struct bpf_object *open_object(const char *obj_path, const char *btf_path, int perf_buffer,
+				      int coarse)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .btf_custom_path = btf_path);
 	struct bpf_object *obj;
+	int err;
 
 	obj = bpf_object__open_file(obj_path, &opts);
 	if (!obj) {
@@ -492,6 +499,13 @@ static struct bpf_object *open_object(const char *obj_path, const char *btf_path
 		return NULL;
 	}
 	if (perf_buffer && configure_perf_buffer(obj, obj_path)) {
+		bpf_object__close(obj);
+		return NULL;
+	}
+	err = set_rodata_member(obj, "tp_limits", "coarse_clock", coarse);
+	if (err) {
+		fprintf(stderr, "reloc-check: %s: cannot set tp_limits.coarse_clock: %s\n",
+			obj_path, strerror(-err));
 		bpf_object__close(obj);
 		return NULL;
 	}
@@ -864,8 +878,8 @@ static void scan_xlated(int fd, const struct btf *host, struct xlated *x)
  * as built), and code dead only through them may be live in the sensor. So each
  * program is loaded once more from libbpf's final instructions, with every read-only
  * data section replaced by a writable copy: the verifier then knows none of those
- * values and keeps every branch that depends on them. Only tp_limits.use_perfbuf, the
- * configuration under test, stays known: each 32-bit load of it becomes a constant,
+ * values and keeps every branch that depends on them. Only tp_limits.use_perfbuf and
+ * coarse_clock, the configuration under test, stay known: each 32-bit load of one becomes a constant,
  * where a small data flow analysis shows that the address register points there on
  * every path (pin_loads). A load of it in any other form reads the writable copy; the
  * verifier then explores the other output path with the wrong map type and refuses the
@@ -874,10 +888,13 @@ static void scan_xlated(int fd, const struct btf *host, struct xlated *x)
 
 #define MAX_RODATA_MAPS 8
 
+#define MAX_PINS 2
+
 struct pin {
-	int fd;	    /* the map holding tp_limits.use_perfbuf, or -1 */
-	size_t off; /* its offset in the map's value */
-	__u32 val;  /* its value in this configuration */
+	int fd;		      /* the map holding tp_limits, or -1 */
+	int n;		      /* members pinned */
+	size_t off[MAX_PINS]; /* their offsets in the map's value */
+	__u32 val[MAX_PINS];  /* their values in this configuration */
 };
 
 /* Marks in `entry` the first instruction of every function: 0 and every target of a
@@ -1059,7 +1076,7 @@ static void transfer(const struct bpf_insn *insn, size_t i, struct regval *r, lo
 	}
 }
 
-/* Turns every 32-bit load of the pinned member into `r = value`, where the address
+/* Turns every 32-bit load of a pinned member into `r = value`, where the address
  * register points at it on every path. Functions start with nothing known. Returns how
  * many loads were pinned. */
 static int pin_loads(struct bpf_insn *insn, size_t n, const struct pin *pin)
@@ -1102,12 +1119,15 @@ static int pin_loads(struct bpf_insn *insn, size_t n, const struct pin *pin)
 			i++;
 			continue;
 		}
-		if (insn[i].code != (BPF_LDX | BPF_MEM | BPF_W) || a->fd != pin->fd ||
-		    a->off + insn[i].off != (long long)pin->off)
+		if (insn[i].code != (BPF_LDX | BPF_MEM | BPF_W) || a->fd != pin->fd)
+			continue;
+		for (k = 0; k < pin->n && a->off + insn[i].off != (long long)pin->off[k]; k++)
+			;
+		if (k == pin->n)
 			continue;
 		insn[i] = (struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_K,
 					    .dst_reg = insn[i].dst_reg,
-					    .imm = (__s32)pin->val};
+					    .imm = (__s32)pin->val[k]};
 		pinned++;
 	}
 	free(st);
@@ -1212,8 +1232,9 @@ static int reload_unknown_rodata(struct bpf_object *obj, const struct bpf_progra
 	memcpy(insns, src, n * sizeof(*insns));
 	if (pin->fd >= 0 && (k = pin_loads(insns, n, pin)) && verbose)
 		fprintf(stderr,
-			"reloc-check: %s: %d load(s) of tp_limits.use_perfbuf pinned to %u\n",
-			bpf_program__name(prog), k, pin->val);
+			"reloc-check: %s: %d load(s) of tp_limits.use_perfbuf (%u) and "
+			"coarse_clock (%u) pinned\n",
+			bpf_program__name(prog), k, pin->val[0], pin->val[1]);
 	for (i = 0; i + 1 < n; i++) {
 		struct bpf_insn *ld = &insns[i];
 
@@ -1390,13 +1411,15 @@ static int host_loads(enum bpf_prog_type type)
 	return known[type] == 1;
 }
 
-/* tp_limits.use_perfbuf of a loaded object, to pin in the re-load; fd -1 if none. */
-static struct pin find_pin(struct bpf_object *obj, int perf_buffer)
+/* tp_limits.use_perfbuf and coarse_clock of a loaded object, to pin in the re-load; fd
+ * -1 if none. */
+static struct pin find_pin(struct bpf_object *obj, int perf_buffer, int coarse)
 {
-	struct pin pin = {.fd = -1, .val = perf_buffer ? 1 : 0};
+	struct pin pin = {.fd = -1, .n = 2, .val = {perf_buffer ? 1 : 0, coarse ? 1 : 0}};
 	struct bpf_map *map;
 
-	if (!find_rodata_member(obj, "tp_limits", "use_perfbuf", &map, &pin.off))
+	if (!find_rodata_member(obj, "tp_limits", "use_perfbuf", &map, &pin.off[0]) &&
+	    !find_rodata_member(obj, "tp_limits", "coarse_clock", &map, &pin.off[1]))
 		pin.fd = bpf_map__fd(map);
 	return pin;
 }
@@ -1438,7 +1461,7 @@ static int not_verified(struct bpf_program *target, const char *label, const cha
 /* Opens OBJ against the target BTF and loads only program `prog_name`.
  * Returns 0 on success, 1 on a load failure, 2 if the object cannot be opened. */
 static int check_prog(const char *obj_path, const char *btf_path, const char *prog_name,
-		      int perf_buffer, const struct btf *host, const struct btf *targ,
+		      int perf_buffer, int coarse, const struct btf *host, const struct btf *targ,
 		      int check_features, int *lacks)
 {
 	struct bpf_program *prog, *target = NULL;
@@ -1449,7 +1472,7 @@ static int check_prog(const char *obj_path, const char *btf_path, const char *pr
 	int err, poisoned, ret = 0;
 
 	log_reset();
-	obj = open_object(obj_path, btf_path, perf_buffer);
+	obj = open_object(obj_path, btf_path, perf_buffer, coarse);
 	if (!obj)
 		return 2;
 	for (prog = bpf_object__next_program(obj, NULL); prog;
@@ -1479,7 +1502,7 @@ static int check_prog(const char *obj_path, const char *btf_path, const char *pr
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		oom();
-	pin = find_pin(obj, perf_buffer);
+	pin = find_pin(obj, perf_buffer, coarse);
 	reload_unknown_rodata(obj, target, &pin, host, &c->any_rodata, &poisoned);
 	if (poisoned) {
 		printf("  %-46s FAIL: a relocation that did not resolve is reached when .rodata "
@@ -1535,6 +1558,7 @@ int main(int argc, char **argv)
 	struct bpf_object *obj;
 	struct bpf_program *prog;
 	struct bpf_map *map;
+	int coarse; /* the sensor's tp_limits.coarse_clock there */
 	char **names = NULL;
 	unsigned char *skip = NULL;
 	size_t nprogs = 0, i, k;
@@ -1577,10 +1601,11 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	host = btf__load_vmlinux_btf();
+	coarse = enum_has(targ, "bpf_func_id", "BPF_FUNC_ktime_get_coarse_ns") == 1;
 
 	/* A first open only lists what the object holds, configured as it will be loaded:
 	 * with --perf-buffer, "events" is a perf event array. */
-	obj = open_object(obj_path, btf_path, perf_buffer);
+	obj = open_object(obj_path, btf_path, perf_buffer, coarse);
 	if (!obj)
 		return EXIT_USAGE;
 	printf("%s against %s (%u types)%s\n", obj_path, btf_path, btf__type_cnt(targ) - 1,
@@ -1629,8 +1654,8 @@ int main(int argc, char **argv)
 	 * program never runs on the target, so its relocations there do not matter. */
 	for (i = 0; i < nprogs; i++) {
 		ret = skip[i] ? 0
-			      : check_prog(obj_path, btf_path, names[i], perf_buffer, host, targ,
-					   check_features, &lacks);
+			      : check_prog(obj_path, btf_path, names[i], perf_buffer, coarse, host,
+					   targ, check_features, &lacks);
 		if (ret == 2)
 			return EXIT_USAGE;
 		failed += ret;
