@@ -524,10 +524,27 @@ out:
 	}
 }
 
+/* Transitions that matter here; the others (FIN_WAIT*, CLOSE_WAIT, LAST_ACK, ...: half of
+ * a connection's) leave before any read of the socket. */
+static __always_inline int state_wanted(int oldstate, int newstate)
+{
+	switch (newstate) {
+	case ST_LISTEN:
+	case ST_SYN_SENT:
+	case ST_CLOSE:
+		return 1;
+	case ST_SYN_RECV:
+		return oldstate == ST_LISTEN;
+	case ST_ESTABLISHED:
+		return oldstate == ST_SYN_SENT || oldstate == ST_SYN_RECV;
+	}
+	return 0;
+}
+
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const int newstate)
 {
-	if (!sk || sk_protocol(sk) != IPPROTO_TCP)
+	if (!sk || !state_wanted(oldstate, newstate) || sk_protocol(sk) != IPPROTO_TCP)
 		return 0;
 	switch (newstate) {
 	case ST_LISTEN:
@@ -537,12 +554,10 @@ int BPF_PROG(handle_set_state, const struct sock *sk, const int oldstate, const 
 		on_syn_sent(sk);
 		break;
 	case ST_SYN_RECV:
-		if (oldstate == ST_LISTEN)
-			on_syn_recv(sk);
+		on_syn_recv(sk);
 		break;
 	case ST_ESTABLISHED:
-		if (oldstate == ST_SYN_SENT || oldstate == ST_SYN_RECV)
-			on_established(ctx, sk, oldstate);
+		on_established(ctx, sk, oldstate);
 		break;
 	case ST_CLOSE:
 		if (oldstate == ST_LISTEN)
