@@ -381,10 +381,14 @@ def test_leak_report_names_the_leaking_function(leaker, procs):
         check_fixed_report(client, p.pid)
         st = observer_status(sensor.address, "memory")
         assert any("libc uprobes" in a for a in st.attached), st
+        assert sensor_probe_links(sensor.proc.pid) == 10, "malloc, calloc, realloc, " \
+            "mmap (entries and returns), free and munmap"
         p.stdin.close()
         assert p.wait(10) == 0
-        # An exited process leaves tracking: its reports stop.
-        time.sleep(2.5)
+        # An exited process leaves tracking: its probes go (in a thread: the sensor's loop
+        # does not wait a grace period per link), its reports stop.
+        wait_log(sensor, f"memory: pid {p.pid} untracked, its probes gone in ")
+        assert sensor_probe_links(sensor.proc.pid) == 0
         n = len(client.events)
         time.sleep(2)
         assert len(client.events) == n
@@ -521,6 +525,18 @@ def sensor_prog_ids(sensor_pid):
         if m:
             ids.add(int(m.group(1)))
     return ids
+
+
+def sensor_probe_links(sensor_pid):
+    """How many perf events (what libbpf attaches the uprobes through) the sensor holds."""
+    n = 0
+    fds = f"/proc/{sensor_pid}/fd"
+    for fd in os.listdir(fds):
+        try:
+            n += os.readlink(os.path.join(fds, fd)) == "anon_inode:[perf_event]"
+        except OSError:
+            pass
+    return n
 
 
 def bpf_run_counts(sensor_pid):

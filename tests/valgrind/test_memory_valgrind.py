@@ -1,6 +1,7 @@
 """The memory observer under valgrind: allocation tracking of a real process (uprobes,
 BPF map walks, libdw symbolization, reports), OOM prediction sampling and an OOM kill in a
-memory cgroup (record decoding), then a stop on SIGTERM. Any memory error or leak makes
+memory cgroup (record decoding), the tracked process's exit (its probes destroyed in a
+thread), then a stop on SIGTERM. Any memory error or leak makes
 valgrind exit 99."""
 
 import os
@@ -14,7 +15,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from clients import EventClient, wait_subscribers  # noqa: E402
 from sensor_fixture import Sensor  # noqa: E402
-from test_memory_events import GROWER, LEAKER_SRC, MemoryCgroup  # noqa: E402
+from test_memory_events import GROWER, LEAKER_SRC, MemoryCgroup, wait_log  # noqa: E402
 from test_valgrind import VALGRIND  # noqa: E402
 
 
@@ -40,6 +41,10 @@ def test_memory_observer_under_valgrind():
                        any(f.get("function") == "leak_here"
                            for st in e["memoryAllocationReport"]["sites"]
                            for f in st.get("frames", [])[:1]), timeout=120)
+            # The tracked process exits: its probes go in a thread of their own.
+            leaker.stdin.close()
+            assert leaker.wait(10) == 0
+            wait_log(s, f"memory: pid {leaker.pid} untracked, its probes gone in ", timeout=60)
             grower = subprocess.Popen(["/usr/bin/python3", "-c", GROWER],
                                       stdin=subprocess.PIPE)
             cg.add(grower.pid)

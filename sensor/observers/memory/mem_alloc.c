@@ -78,6 +78,21 @@ struct mem_alloc {
 	uv_timer_t window;
 	int window_started, window_on, handles_open;
 	uint64_t windows, inferred_frees;
+	struct mem_alloc_drop *drops; /* links of untracked processes, going in threads */
+};
+
+/* A process untracked while its probes are attached (it exited, or left the selection):
+ * its links are destroyed in a thread of their own, as a closed window's are, so that the
+ * loop does not wait out their grace periods (~100 ms each on 6.18, one after the other:
+ * a second for a process's ten). Once they are gone, the blocks the process may have
+ * recorded since it was purged (one that left the selection lives on) are purged too. */
+struct mem_alloc_drop {
+	struct bpf_link *v[PROBES];
+	int n, done;
+	uint32_t pid;
+	uint64_t took_ms;
+	pthread_t thread;
+	struct mem_alloc_drop *next;
 };
 
 /* Whether the probes come and go in windows (--memory-alloc-duty below 100). */
@@ -369,23 +384,79 @@ static void purge(struct mem_alloc *a, uint32_t pid)
 	purge_sites(a, pid);
 }
 
-static void untrack(struct mem_alloc *a, int i)
-{
-	struct alloc_proc *p = a->procs[i];
-
-	detach(p);
-	purge(a, p->pid);
-	mem_sym_free(p->sym);
-	free(p);
-	a->procs[i] = a->procs[--a->n_procs];
-}
-
 static struct alloc_proc *find_proc(struct mem_alloc *a, uint32_t pid)
 {
 	for (int i = 0; i < a->n_procs; i++)
 		if (a->procs[i]->pid == pid)
 			return a->procs[i];
 	return NULL;
+}
+
+static void *drop_thread(void *arg)
+{
+	struct mem_alloc_drop *d = arg;
+	uint64_t t0 = uv_hrtime();
+
+	links_destroy(d->v, d->n);
+	d->took_ms = (uv_hrtime() - t0) / 1000000;
+	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Hands p's links to a thread of their own (inline if none can be had). */
+static void drop_links(struct mem_alloc *a, struct alloc_proc *p)
+{
+	struct mem_alloc_drop *d = calloc(1, sizeof(*d));
+
+	if (!d) {
+		detach(p);
+		return;
+	}
+	d->n = take_links(&p, 1, d->v, NULL);
+	d->pid = p->pid;
+	if (!d->n || pthread_create(&d->thread, NULL, drop_thread, d)) {
+		links_destroy(d->v, d->n);
+		free(d);
+		return;
+	}
+	d->next = a->drops;
+	a->drops = d;
+}
+
+/* Joins the drop threads that are done (with wait, all of them) and purges their
+ * processes' blocks again, unless the pid is tracked anew. */
+static void collect_drops(struct mem_alloc *a, int wait)
+{
+	struct mem_alloc_drop **pp = &a->drops, *d;
+
+	while ((d = *pp)) {
+		if (!wait && !__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
+			pp = &d->next;
+			continue;
+		}
+		pthread_join(d->thread, NULL);
+		if (!find_proc(a, d->pid))
+			purge(a, d->pid);
+		log_info("memory: pid %u untracked, its probes gone in %llu ms", d->pid,
+			 (unsigned long long)d->took_ms);
+		*pp = d->next;
+		free(d);
+	}
+}
+
+/* background: the links go in a thread (collect_drops), not on the caller's time. */
+static void untrack(struct mem_alloc *a, int i, int background)
+{
+	struct alloc_proc *p = a->procs[i];
+
+	if (background)
+		drop_links(a, p);
+	else
+		detach(p);
+	purge(a, p->pid);
+	mem_sym_free(p->sym);
+	free(p);
+	a->procs[i] = a->procs[--a->n_procs];
 }
 
 static void track(struct mem_alloc *a, uint32_t pid, uint64_t start)
@@ -467,7 +538,7 @@ static void select_procs(struct mem_alloc *a)
 	}
 	for (int i = a->n_procs - 1; i >= 0; i--)
 		if (a->procs[i]->scan != a->scan)
-			untrack(a, i);
+			untrack(a, i, 1);
 }
 
 /* ---- time-sampled tracking -------------------------------------------------------- */
@@ -887,6 +958,7 @@ static void report(struct mem_alloc *a, uint64_t now)
 
 void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms)
 {
+	collect_drops(a, 0);
 	select_procs(a);
 	if (!a->last_report_ms || now_ms - a->last_report_ms >= a->cfg.report_ms) {
 		a->last_report_ms = now_ms ? now_ms : 1;
@@ -972,8 +1044,9 @@ void mem_alloc_free(struct mem_alloc *a)
 	if (!a)
 		return;
 	reaped(a, 1);
+	collect_drops(a, 1);
 	while (a->n_procs)
-		untrack(a, a->n_procs - 1);
+		untrack(a, a->n_procs - 1, 0);
 	if (!a->timer_started) {
 		free(a);
 		return;
