@@ -53,6 +53,10 @@ enum mem_counter {
 	 * than it tracks at once, or probes that would not attach), and cgroups or
 	 * processes that did not fit the prediction and pressure tables. */
 	MEM_CNT_USER_UNTRACKED,
+	/* Written by the sensor: blocks taken off the books before an allocation window
+	 * (--memory-alloc-duty) because a newer block of the process overlaps them: they were
+	 * freed while no probe watched. Not a loss; how much the windows' sweep corrects. */
+	MEM_CNT_ALLOC_FREES_INFERRED,
 };
 
 /* Kinds of reclaim stall. */

@@ -50,7 +50,7 @@ enum tp_counter {
 	TP_CNT_SAMPLED_OUT,  /* not the 1-in-N sample */
 	TP_CNT_READ_ERROR,   /* a kernel/user memory read failed; event sent partial */
 	TP_CNT_OBSERVER,     /* first observer-specific slot */
-	TP_CNT_MAX = 16,
+	TP_CNT_MAX = 24,
 };
 
 /* Flags in tp_event_header.flags. */

@@ -279,7 +279,8 @@ def test_status_names_attachments_and_counters():
         assert [c.name for c in st.counters] == [
             "oom_not_killed", "cgroup_chain_truncated", "reclaim_track_full",
             "reclaim_unmatched", "reclaim_short", "stall_table_full", "alloc_map_full",
-            "alloc_stack_lost", "alloc_sites_full", "alloc_pending_full", "user_untracked"]
+            "alloc_stack_lost", "alloc_sites_full", "alloc_pending_full", "user_untracked",
+            "alloc_frees_inferred"]
     assert sensor.exit_code == 0, sensor.log
 
 

@@ -964,7 +964,7 @@ void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms)
 		a->last_report_ms = now_ms ? now_ms : 1;
 		report(a, now_ms);
 	}
-	mem_obs_update_untracked(a->o);
+	mem_obs_update_user_counters(a->o);
 }
 
 /* ---- lifecycle -------------------------------------------------------------------- */
@@ -1029,6 +1029,11 @@ int mem_alloc_tracked(const struct mem_alloc *a)
 uint64_t mem_alloc_untracked(const struct mem_alloc *a)
 {
 	return a ? a->untracked : 0;
+}
+
+uint64_t mem_alloc_frees_inferred(const struct mem_alloc *a)
+{
+	return a ? a->inferred_frees : 0;
 }
 
 static void on_closed(uv_handle_t *h)

@@ -77,6 +77,8 @@ void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms);
 /* Processes tracked now; selected processes not tracked so far (cap, attach failures). */
 int mem_alloc_tracked(const struct mem_alloc *a);
 uint64_t mem_alloc_untracked(const struct mem_alloc *a);
+/* Blocks taken off the books by the sweep before a window (MEM_CNT_ALLOC_FREES_INFERRED). */
+uint64_t mem_alloc_frees_inferred(const struct mem_alloc *a);
 /* Detaches everything; the memory goes once libuv has closed the timer. */
 void mem_alloc_free(struct mem_alloc *a);
 

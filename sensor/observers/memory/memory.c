@@ -383,7 +383,7 @@ static void on_cgroups(void *arg, const struct mem_hier *h,
 	}
 	mem_psi_sync_end(m->psi);
 	m->psi_untracked = full;
-	mem_obs_update_untracked(arg);
+	mem_obs_update_user_counters(arg);
 	if (full && !m->psi_full_logged) {
 		m->psi_full_logged = 1;
 		log_warn("memory: %d limited cgroup(s) get no pressure trigger (at most %d)", full,
@@ -445,11 +445,17 @@ static void start_prediction(struct observer *o)
 			      "no memory cgroup controller mounted (processes only)");
 }
 
-void mem_obs_update_untracked(struct observer *o)
+/* Writes a count of the sensor's own into a counter slot (CPU 0's share; the others 0). */
+static void set_user_counter(int fd, uint32_t slot, uint64_t *vals, uint64_t value)
+{
+	vals[0] = value;
+	bpf_map_update_elem(fd, &slot, vals, BPF_ANY);
+}
+
+void mem_obs_update_user_counters(struct observer *o)
 {
 	struct mem_obs *m = state_of(o);
 	int ncpu = libbpf_num_possible_cpus();
-	uint32_t slot = MEM_CNT_USER_UNTRACKED;
 	struct mem_pred_stats ps = {0};
 	uint64_t *vals;
 	int fd;
@@ -458,11 +464,14 @@ void mem_obs_update_untracked(struct observer *o)
 		return;
 	if (m->pred)
 		mem_predict_stats(m->pred, &ps);
-	vals[0] = mem_alloc_untracked(m->alloc) + ps.cgroups_untracked + ps.procs_untracked +
-		  m->psi_untracked;
 	fd = bpf_map__fd(skel_of(o)->maps.tp_counters);
-	if (fd >= 0)
-		bpf_map_update_elem(fd, &slot, vals, BPF_ANY);
+	if (fd >= 0) {
+		set_user_counter(fd, MEM_CNT_USER_UNTRACKED, vals,
+				 mem_alloc_untracked(m->alloc) + ps.cgroups_untracked +
+					 ps.procs_untracked + m->psi_untracked);
+		set_user_counter(fd, MEM_CNT_ALLOC_FREES_INFERRED, vals,
+				 mem_alloc_frees_inferred(m->alloc));
+	}
 	free(vals);
 }
 
@@ -566,7 +575,7 @@ const struct observer_ops memory_observer = {
 				      "reclaim_track_full", "reclaim_unmatched", "reclaim_short",
 				      "stall_table_full", "alloc_map_full", "alloc_stack_lost",
 				      "alloc_sites_full", "alloc_pending_full", "user_untracked",
-				      NULL},
+				      "alloc_frees_inferred", NULL},
 	.open = mem_open,
 	.loaded = mem_loaded,
 	.decode = mem_decode,

@@ -69,10 +69,11 @@ struct mem_event {
 
 /* Starts an event about process pid (0: about a cgroup or the node, no process). */
 void mem_obs_begin(struct mem_event *me, struct observer *o, uint32_t pid, int type);
-/* Writes what the user-space parts could not track now (selected processes, cgroups and
- * processes past the tables, cgroups without a pressure trigger) to the observer's
- * MEM_CNT_USER_UNTRACKED counter slot, which no BPF program writes. */
-void mem_obs_update_untracked(struct observer *o);
+/* Writes the user-space parts' counts to the counter slots no BPF program writes: what
+ * they could not track now (selected processes, cgroups and processes past the tables,
+ * cgroups without a pressure trigger; MEM_CNT_USER_UNTRACKED) and the frees the window
+ * sweep inferred (MEM_CNT_ALLOC_FREES_INFERRED). */
+void mem_obs_update_user_counters(struct observer *o);
 
 /* A process's recent reclaim stalls, as a pressure event lists them. */
 struct mem_stalled {
