@@ -64,35 +64,30 @@ struct mem_alloc {
 	int warned;
 	uv_timer_t timer;
 	int timer_started;
+	struct mem_alloc_reap *reaps; /* links being destroyed in threads */
 	/* time-sampled tracking */
-	struct mem_alloc_reap {
-		struct bpf_link **v;
-		int n, costly, done;
-		uint64_t took_ms; /* until the DETACH_COSTLY probes were gone */
-	} reap;			  /* links of the last window, destroyed by the reaper thread */
-	uint64_t detach_ms;	  /* how long the last window's costly probes took to go */
-	uint64_t closed_ns;	  /* CLOCK_MONOTONIC (bpf_ktime_get_ns) when the last one closed */
-	uint64_t period_ms;	  /* from one window's opening to the next's */
-	pthread_t reaper;
-	int reaping;
+	struct mem_alloc_reap *window_reap; /* the last window's links, until they are gone */
+	uint64_t detach_ms; /* how long the last window's costly probes took to go */
+	uint64_t closed_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) when the last one closed */
+	uint64_t period_ms; /* from one window's opening to the next's */
 	uv_timer_t window;
 	int window_started, window_on, handles_open;
 	uint64_t windows, inferred_frees;
-	struct mem_alloc_drop *drops; /* links of untracked processes, going in threads */
 };
 
-/* A process untracked while its probes are attached (it exited, or left the selection):
- * its links are destroyed in a thread of their own, as a closed window's are, so that the
- * loop does not wait out their grace periods (~100 ms each on 6.18, one after the other:
- * a second for a process's ten). Once they are gone, the blocks the process may have
- * recorded since it was purged (one that left the selection lives on) are purged too. */
-struct mem_alloc_drop {
-	struct bpf_link *v[PROBES];
-	int n, done;
-	uint32_t pid;
-	uint64_t took_ms;
+/* Links destroyed in a thread of their own: each destroy waits out a grace period (~100
+ * ms on 6.18, one after the other: a second for a process's ten), which the loop does
+ * not wait for. The links of a closed window go so (window_reap), and those of a process
+ * untracked while its probes are attached (it exited, or left the selection): once they
+ * are gone, the blocks the process may have recorded since it was purged (one that left
+ * the selection lives on) are purged too. */
+struct mem_alloc_reap {
+	int n, costly, done;
+	uint32_t pid;	  /* the untracked process; 0: a window's links */
+	uint64_t took_ms; /* until the first `costly` links were gone */
 	pthread_t thread;
-	struct mem_alloc_drop *next;
+	struct mem_alloc_reap *next;
+	struct bpf_link *v[];
 };
 
 /* Whether the probes come and go in windows (--memory-alloc-duty below 100). */
@@ -392,65 +387,80 @@ static struct alloc_proc *find_proc(struct mem_alloc *a, uint32_t pid)
 	return NULL;
 }
 
-static void *drop_thread(void *arg)
+static void *reap_thread(void *arg)
 {
-	struct mem_alloc_drop *d = arg;
+	struct mem_alloc_reap *r = arg;
 	uint64_t t0 = uv_hrtime();
 
-	links_destroy(d->v, d->n);
-	d->took_ms = (uv_hrtime() - t0) / 1000000;
-	__atomic_store_n(&d->done, 1, __ATOMIC_RELEASE);
+	links_destroy(r->v, r->costly);
+	r->took_ms = (uv_hrtime() - t0) / 1000000;
+	links_destroy(r->v + r->costly, r->n - r->costly);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
-/* Hands p's links to a thread of their own (inline if none can be had). */
-static void drop_links(struct mem_alloc *a, struct alloc_proc *p)
+/* Takes the links of procs and destroys them in a thread (inline if none can be had).
+ * Returns the job, or NULL when nothing is left to wait for. took_ms times the
+ * DETACH_COSTLY probes of a window (pid 0), all the links of a process. */
+static struct mem_alloc_reap *reap_start(struct mem_alloc *a, struct alloc_proc *const *procs,
+					 int n_procs, uint32_t pid)
 {
-	struct mem_alloc_drop *d = calloc(1, sizeof(*d));
+	struct mem_alloc_reap *r =
+		calloc(1, sizeof(*r) + (size_t)n_procs * PROBES * sizeof(r->v[0]));
 
-	if (!d) {
-		detach(p);
-		return;
+	if (!r) {
+		for (int i = 0; i < n_procs; i++)
+			detach(procs[i]);
+		return NULL;
 	}
-	d->n = take_links(&p, 1, d->v, NULL);
-	d->pid = p->pid;
-	if (!d->n || pthread_create(&d->thread, NULL, drop_thread, d)) {
-		links_destroy(d->v, d->n);
-		free(d);
-		return;
+	r->n = take_links(procs, n_procs, r->v, &r->costly);
+	r->pid = pid;
+	if (pid)
+		r->costly = r->n;
+	if (!r->n || pthread_create(&r->thread, NULL, reap_thread, r)) {
+		links_destroy(r->v, r->n);
+		free(r);
+		return NULL;
 	}
-	d->next = a->drops;
-	a->drops = d;
+	r->next = a->reaps;
+	a->reaps = r;
+	return r;
 }
 
-/* Joins the drop threads that are done (with wait, all of them) and purges their
- * processes' blocks again, unless the pid is tracked anew. */
-static void collect_drops(struct mem_alloc *a, int wait)
+/* Joins the threads that are done (with wait, all of them): a window's tells how long
+ * its costly probes took to go; an untracked process's blocks are purged again, unless
+ * the pid is tracked anew. */
+static void reap_collect(struct mem_alloc *a, int wait)
 {
-	struct mem_alloc_drop **pp = &a->drops, *d;
+	struct mem_alloc_reap **pp = &a->reaps, *r;
 
-	while ((d = *pp)) {
-		if (!wait && !__atomic_load_n(&d->done, __ATOMIC_ACQUIRE)) {
-			pp = &d->next;
+	while ((r = *pp)) {
+		if (!wait && !__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+			pp = &r->next;
 			continue;
 		}
-		pthread_join(d->thread, NULL);
-		if (!find_proc(a, d->pid))
-			purge(a, d->pid);
-		log_info("memory: pid %u untracked, its probes gone in %llu ms", d->pid,
-			 (unsigned long long)d->took_ms);
-		*pp = d->next;
-		free(d);
+		pthread_join(r->thread, NULL);
+		if (r == a->window_reap) {
+			a->detach_ms = r->took_ms;
+			a->window_reap = NULL;
+		} else {
+			if (!find_proc(a, r->pid))
+				purge(a, r->pid);
+			log_info("memory: pid %u untracked, its probes gone in %llu ms", r->pid,
+				 (unsigned long long)r->took_ms);
+		}
+		*pp = r->next;
+		free(r);
 	}
 }
 
-/* background: the links go in a thread (collect_drops), not on the caller's time. */
+/* background: the links go in a thread (reap_start), not on the caller's time. */
 static void untrack(struct mem_alloc *a, int i, int background)
 {
 	struct alloc_proc *p = a->procs[i];
 
 	if (background)
-		drop_links(a, p);
+		reap_start(a, &p, 1, p->pid);
 	else
 		detach(p);
 	purge(a, p->pid);
@@ -623,42 +633,12 @@ static void set_gate(struct mem_alloc *a, uint32_t open)
 		__atomic_store_n(a->bpf.window_open, open, __ATOMIC_RELEASE);
 }
 
-/* The links of a closed window go in a thread of their own: the sensor's loop does not
- * wait out their grace periods. The time until malloc's and free's probes were gone is
- * part of what the processes paid for the window (the rarer calls' probes go after). */
-static void *reap_window(void *arg)
-{
-	struct mem_alloc_reap *r = arg;
-	uint64_t t0 = uv_hrtime();
-
-	links_destroy(r->v, r->costly);
-	r->took_ms = (uv_hrtime() - t0) / 1000000;
-	links_destroy(r->v + r->costly, r->n - r->costly);
-	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
-/* Whether the last window's links are gone (their programs may run until then); with
- * wait, once they are. */
-static int reaped(struct mem_alloc *a, int wait)
-{
-	if (a->reaping) {
-		if (!wait && !__atomic_load_n(&a->reap.done, __ATOMIC_ACQUIRE))
-			return 0;
-		pthread_join(a->reaper, NULL);
-		a->detach_ms = a->reap.took_ms;
-	}
-	a->reaping = 0;
-	free(a->reap.v);
-	a->reap.v = NULL;
-	return 1;
-}
-
 static void window_open(struct mem_alloc *a)
 {
 	uint64_t t0 = uv_hrtime(), t1;
 
-	if (!reaped(a, 0)) { /* not yet: the loop does not wait for it */
+	reap_collect(a, 0);
+	if (a->window_reap) { /* not gone yet: the loop does not wait for it */
 		uv_timer_start(&a->window, on_window, 20, 0);
 		return;
 	}
@@ -684,27 +664,16 @@ static void window_open(struct mem_alloc *a)
 	uv_timer_start(&a->window, on_window, a->cfg.window_ms, 0);
 }
 
+/* The time until malloc's and free's probes are gone is part of what the processes pay
+ * for the window (the rarer calls' probes go after): it counts in the next period. */
 static void window_close(struct mem_alloc *a)
 {
-	struct mem_alloc_reap *r = &a->reap;
-
 	a->window_on = 0;
 	set_gate(a, 0);
 	a->closed_ns = uv_hrtime();
 	a->period_ms = window_period_ms(a);
 	uv_timer_start(&a->window, on_window, a->period_ms - a->cfg.window_ms, 0);
-	r->v = malloc((size_t)(a->n_procs ? a->n_procs : 1) * PROBES * sizeof(*r->v));
-	if (!r->v) {
-		for (int i = 0; i < a->n_procs; i++)
-			detach(a->procs[i]);
-		return;
-	}
-	r->n = take_links(a->procs, a->n_procs, r->v, &r->costly);
-	r->done = 0;
-	if (pthread_create(&a->reaper, NULL, reap_window, r) == 0)
-		a->reaping = 1;
-	else
-		links_destroy(r->v, r->n);
+	a->window_reap = reap_start(a, a->procs, a->n_procs, 0);
 }
 
 static void on_window(uv_timer_t *t)
@@ -958,7 +927,7 @@ static void report(struct mem_alloc *a, uint64_t now)
 
 void mem_alloc_tick(struct mem_alloc *a, uint64_t now_ms)
 {
-	collect_drops(a, 0);
+	reap_collect(a, 0);
 	select_procs(a);
 	if (!a->last_report_ms || now_ms - a->last_report_ms >= a->cfg.report_ms) {
 		a->last_report_ms = now_ms ? now_ms : 1;
@@ -1048,8 +1017,7 @@ void mem_alloc_free(struct mem_alloc *a)
 {
 	if (!a)
 		return;
-	reaped(a, 1);
-	collect_drops(a, 1);
+	reap_collect(a, 1);
 	while (a->n_procs)
 		untrack(a, a->n_procs - 1, 0);
 	if (!a->timer_started) {
