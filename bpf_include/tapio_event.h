@@ -80,7 +80,7 @@ struct tp_limits {
 	 * it drains on a timer too, so a quiet stream is not held back for long. */
 	__u32 wakeup_bytes;
 	/* 1: the token buckets read bpf_ktime_get_coarse_ns (5.11+), precise to a tick,
-	 * which costs a fraction of the precise clock (see tp_admit). */
+	 * which costs a fraction of the precise clock (see tp_bucket_clock). */
 	__u32 coarse_clock;
 };
 

@@ -23,21 +23,19 @@ struct tp_bucket {
 /* Returns 1 when an event may pass at time `now` (and charges it), 0 when limited. */
 TP_INLINE int tp_bucket_take(struct tp_bucket *b, __u64 now, __u64 cost, __u64 burst)
 {
-	__u64 credit;
+	/* A reading behind the last one (another CPU's, or the coarse clock after a precise
+	 * one) counts as no time passed. */
+	__u64 elapsed = now > b->last ? now - b->last : 0, credit;
 
 	if (cost == 0)
 		return 1;
-	if (b->last == 0 || (now > b->last && now - b->last >= burst))
+	if (b->last == 0 || elapsed >= burst)
 		credit = burst; /* first use, or idle long enough: full */
-	else if (now > b->last)
-		credit = b->credit + (now - b->last);
 	else
-		credit = b->credit; /* a reading behind the last one (another CPU's, or the
-				     * coarse clock after a precise one): no time passed */
+		credit = b->credit + elapsed;
 	if (credit > burst)
 		credit = burst;
-	if (now > b->last)
-		b->last = now;
+	b->last += elapsed;
 	if (credit < cost) {
 		b->credit = credit;
 		return 0;
