@@ -39,10 +39,10 @@
  * Dead as built is not dead in the sensor: the sensor writes its own values into .rodata
  * (DNS ports, sampling, rates), and the object's built-in ones may kill code the sensor
  * runs. So each loaded program is loaded a second time with all read-only data unknown
- * to the verifier but tp_limits.use_perfbuf and coarse_clock (see "The re-load" below); a helper counts
- * as dead only when neither load calls it. The re-load also verifies the code that the
- * built-in values hid: a CO-RE relocation that did not resolve there is a failure. What
- * stays assumed is that the target's verifier prunes at least what this one does on a
+ * to the verifier but tp_limits.use_perfbuf and coarse_clock (see "The re-load" below);
+ * a helper counts as dead only when neither load calls it. The re-load also verifies the
+ * code that the built-in values hid: a CO-RE relocation that did not resolve there is a
+ * failure. What stays assumed is that the target's verifier prunes at least what this one does on a
  * known use_perfbuf, which every kernel since 5.2 does for frozen .rodata. kfuncs are
  * checked on the code as libbpf loaded it, dead or not.
  *
@@ -879,22 +879,21 @@ static void scan_xlated(int fd, const struct btf *host, struct xlated *x)
  * program is loaded once more from libbpf's final instructions, with every read-only
  * data section replaced by a writable copy: the verifier then knows none of those
  * values and keeps every branch that depends on them. Only tp_limits.use_perfbuf and
- * coarse_clock, the configuration under test, stay known: each 32-bit load of one becomes a constant,
- * where a small data flow analysis shows that the address register points there on
- * every path (pin_loads). A load of it in any other form reads the writable copy; the
- * verifier then explores the other output path with the wrong map type and refuses the
- * program, and the check stays on the safe side.
+ * coarse_clock, the configuration under test, stay known: each 32-bit load of one
+ * becomes a constant, where a small data flow analysis shows that the address register
+ * points there on every path (pin_loads). A load of it in any other form reads the
+ * writable copy; the verifier then explores the other output path with the wrong map
+ * type and refuses the program, and the check stays on the safe side.
  */
 
 #define MAX_RODATA_MAPS 8
 
-#define MAX_PINS 2
+#define PINS 2 /* tp_limits.use_perfbuf, tp_limits.coarse_clock */
 
 struct pin {
-	int fd;		      /* the map holding tp_limits, or -1 */
-	int n;		      /* members pinned */
-	size_t off[MAX_PINS]; /* their offsets in the map's value */
-	__u32 val[MAX_PINS];  /* their values in this configuration */
+	int fd;		  /* the map holding tp_limits, or -1 */
+	size_t off[PINS]; /* the members' offsets in the map's value */
+	__u32 val[PINS];  /* their values in this configuration */
 };
 
 /* Marks in `entry` the first instruction of every function: 0 and every target of a
@@ -1121,9 +1120,9 @@ static int pin_loads(struct bpf_insn *insn, size_t n, const struct pin *pin)
 		}
 		if (insn[i].code != (BPF_LDX | BPF_MEM | BPF_W) || a->fd != pin->fd)
 			continue;
-		for (k = 0; k < pin->n && a->off + insn[i].off != (long long)pin->off[k]; k++)
+		for (k = 0; k < PINS && a->off + insn[i].off != (long long)pin->off[k]; k++)
 			;
-		if (k == pin->n)
+		if (k == PINS)
 			continue;
 		insn[i] = (struct bpf_insn){.code = BPF_ALU64 | BPF_MOV | BPF_K,
 					    .dst_reg = insn[i].dst_reg,
@@ -1415,7 +1414,7 @@ static int host_loads(enum bpf_prog_type type)
  * -1 if none. */
 static struct pin find_pin(struct bpf_object *obj, int perf_buffer, int coarse)
 {
-	struct pin pin = {.fd = -1, .n = 2, .val = {perf_buffer ? 1 : 0, coarse ? 1 : 0}};
+	struct pin pin = {.fd = -1, .val = {perf_buffer ? 1 : 0, coarse ? 1 : 0}};
 	struct bpf_map *map;
 
 	if (!find_rodata_member(obj, "tp_limits", "use_perfbuf", &map, &pin.off[0]) &&
