@@ -42,9 +42,9 @@
  * to the verifier but tp_limits.use_perfbuf and coarse_clock (see "The re-load" below);
  * a helper counts as dead only when neither load calls it. The re-load also verifies the
  * code that the built-in values hid: a CO-RE relocation that did not resolve there is a
- * failure. What stays assumed is that the target's verifier prunes at least what this one does on a
- * known use_perfbuf, which every kernel since 5.2 does for frozen .rodata. kfuncs are
- * checked on the code as libbpf loaded it, dead or not.
+ * failure. What stays assumed is that the target's verifier prunes at least what this
+ * one does on known pinned values, which every kernel since 5.2 does for frozen .rodata.
+ * kfuncs are checked on the code as libbpf loaded it, dead or not.
  *
  * A program whose type this kernel cannot load at all (fentry where trampolines are not
  * allowed) cannot be verified here: it is reported NOT VERIFIED when libbpf got as far as
