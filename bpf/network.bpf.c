@@ -1460,6 +1460,27 @@ static __always_inline void note_tls_socket(struct bpf_sock *bsk)
 		c->flags |= NET_CONN_F_TLS;
 }
 
+/* A segment of an HTTP/1 stream whose current exchange was refused: 1 when it is left
+ * alone, 0 when it takes the full path (where a request that starts in it is admitted or
+ * refused). The answer to a refused request is not looked at. Nor is a request while the
+ * token bucket could not pay for one: it would be refused whatever it holds, so only its
+ * first bytes are read, to count a request that starts there as admission would have. */
+static __always_inline int refused_segment(struct __sk_buff *skb, struct net_stream_state *st,
+					   const struct tcp_seg *t, __u8 dir)
+{
+	char head[4] __attribute__((aligned(4)));
+
+	if (dir == request_dir(st)) {
+		if (!tp_bucket_dry(1))
+			return 0;
+		if (t->len >= sizeof(head) &&
+		    !bpf_skb_load_bytes(skb, t->off, head, sizeof(head)) && is_method(head))
+			tp_count(TP_CNT_RATE_LIMITED);
+	}
+	set_gap(st, 1);
+	return 1;
+}
+
 /* A TCP packet (its header at off) of a socket of the node. */
 static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int off)
 {
@@ -1485,8 +1506,7 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 		note_tls_socket(bsk);
 	if (s->st.proto == NET_PROTO_OTHER)
 		return;
-	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && dir != request_dir(&s->st)) {
-		set_gap(&s->st, 1); /* the answer to a request not admitted: no need to look */
+	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && refused_segment(skb, &s->st, &t, dir)) {
 		captured = 0;
 	} else if (in_sequence(bsk, s, &t, dir)) {
 		captured = capture_segment(skb, bsk, s, &t, dir);

@@ -140,6 +140,18 @@ static __always_inline int tp_admit_clock(const int coarse_ok)
 	return 1;
 }
 
+/* Whether the token bucket would refuse an event now (sampling aside), with nothing
+ * charged: a caller skips the work of an event that could not pass. coarse_ok: see
+ * tp_bucket_clock. */
+static __always_inline int tp_bucket_dry(const int coarse_ok)
+{
+	__u32 zero = 0;
+	struct tp_cpu_state *st = bpf_map_lookup_elem(&tp_state, &zero);
+
+	return st && !tp_bucket_can_pay(&st->bucket, tp_bucket_clock(coarse_ok),
+					tp_limits.cost_ns, tp_limits.burst_ns);
+}
+
 static __always_inline int tp_admit(void)
 {
 	return tp_admit_clock(0);

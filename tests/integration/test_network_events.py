@@ -632,6 +632,30 @@ def test_per_protocol_sampling_is_counted_not_silent(webroot):
         assert s.stop() == 0, s.log
 
 
+def test_requests_refused_by_the_rate_limit_are_counted(webroot):
+    # One event per second for the observer: thirty requests on one keep-alive connection,
+    # each seen by curl and by the server. All but what the bucket held are refused, and
+    # each refusal is counted, also those refused while the bucket stayed empty (their
+    # bytes are only glanced at).
+    n = 30
+    with Sensor("--observers", "network", "--rate", "network=1") as s:
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            with Peer("http-server", str(webroot)) as srv:
+                port = int(srv.line())
+                before = observer_status(s.address, "network").rate_limited
+                r = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{port}/hello.txt?n=[1-{n}]"],
+                                   capture_output=True, check=True, timeout=60)
+                assert r.stdout == (webroot / "hello.txt").read_bytes() * n
+                # One status call (each makes a connection, itself refused and counted).
+                refused = observer_status(s.address, "network").rate_limited - before
+        assert 2 * n - 6 <= refused <= 2 * n + 30, refused
+        ours = [e for e in c.events
+                if of_type("HTTP")(e) and e["http"]["path"].startswith("/hello.txt")]
+        assert len(ours) <= 6
+        assert s.stop() == 0, s.log
+
+
 def test_a_response_that_ends_with_the_connection_without_its_close_event():
     # Close events sampled away: the sensor still learns of the close (a marker record
     # that is no event), which is what completes an HTTP/1.0 response without a length.

@@ -94,6 +94,30 @@ Test(ratelimit, two_clocks_in_one_bucket_admit_at_the_rate)
 	cr_assert(passed >= 1000 && passed <= 1000 + 10 + 1, "passed %d", passed);
 }
 
+Test(ratelimit, can_pay_answers_as_take_would_and_changes_nothing)
+{
+	struct tp_bucket b = {0};
+	const uint64_t cost = SEC / 100, burst = SEC / 10;
+
+	cr_assert_eq(tp_bucket_can_pay(&b, 1, 0, 0), 1, "unlimited");
+	/* 10 s of attempts every 300 us: each dry run foretells the take that follows, and
+	 * leaves the bucket as it found it. */
+	for (uint64_t t = SEC; t < 11 * SEC; t += 300000) {
+		struct tp_bucket before = b;
+		int can = tp_bucket_can_pay(&b, t, cost, burst);
+
+		cr_assert_eq(b.credit, before.credit);
+		cr_assert_eq(b.last, before.last);
+		cr_assert_eq(can, tp_bucket_take(&b, t, cost, burst), "at %llu ns",
+			     (unsigned long long)t);
+	}
+	/* A reading behind the last update adds nothing: still dry. */
+	b = (struct tp_bucket){.credit = 0, .last = 20 * SEC};
+	cr_assert_eq(tp_bucket_can_pay(&b, 19 * SEC, cost, burst), 0);
+	cr_assert_eq(tp_bucket_can_pay(&b, 20 * SEC + cost, cost, burst), 1);
+	cr_assert_eq(tp_bucket_can_pay(&b, 20 * SEC + cost - 1, cost, burst), 0);
+}
+
 Test(ratelimit, sampling_keeps_one_in_n)
 {
 	__u64 counter = 0;
