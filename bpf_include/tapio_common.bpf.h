@@ -148,8 +148,8 @@ static __always_inline int tp_bucket_dry(const int coarse_ok)
 	__u32 zero = 0;
 	struct tp_cpu_state *st = bpf_map_lookup_elem(&tp_state, &zero);
 
-	return st && !tp_bucket_can_pay(&st->bucket, tp_bucket_clock(coarse_ok),
-					tp_limits.cost_ns, tp_limits.burst_ns);
+	return st && !tp_bucket_can_pay(&st->bucket, tp_bucket_clock(coarse_ok), tp_limits.cost_ns,
+					tp_limits.burst_ns);
 }
 
 static __always_inline int tp_admit(void)

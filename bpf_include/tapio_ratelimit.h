@@ -23,8 +23,7 @@ struct tp_bucket {
 /* The credit a bucket holds at time `now`, before any charge; *elapsed: the time passed
  * since its last update. A reading behind the last one (another CPU's, or the coarse clock
  * after a precise one) counts as no time passed. */
-TP_INLINE __u64 tp_bucket_credit(const struct tp_bucket *b, __u64 now, __u64 burst,
-				 __u64 *elapsed)
+TP_INLINE __u64 tp_bucket_credit(const struct tp_bucket *b, __u64 now, __u64 burst, __u64 *elapsed)
 {
 	__u64 credit;
 
