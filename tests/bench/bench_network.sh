@@ -4,11 +4,13 @@
 #      defaults (2000 events/s) and unlimited, rounds alternating; printed: the median of
 #      each, and the median of the per-round changes (each against the run without a
 #      sensor just before it: this machine's speed drifts between rounds); against
-#      bench_http_server (C, epoll, keep-alive: the worst case, where the per-packet cost
-#      of the observer is largest relative to the work) and against Python's http.server
-#      (HTTP/1.0: one connection per request); then the CPU time the observer's BPF
-#      programs take per request at the defaults (kernel.bpf_stats_enabled, a figure that
-#      does not drift with the machine);
+#      bench_http_server (C, epoll, keep-alive: where the per-packet cost of the
+#      observer is largest relative to the work), against Python's http.server
+#      (HTTP/1.0: one connection per request) and against bench_http_server with a
+#      connection per request ("Connection: close": where the connection lifecycle
+#      programs and each socket's new capture state weigh most); then the CPU time the
+#      observer's BPF programs take per request at the defaults
+#      (kernel.bpf_stats_enabled, a figure that does not drift with the machine);
 #   2. what the unlimited observer keeps up with: HTTP requests/s and connections/s of
 #      the load, events streamed to a batched C client, and the kernel side's records
 #      emitted, lost to a full ring buffer, and decoded.
@@ -75,17 +77,19 @@ wrk_rate() {
 
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
-# Alternating rounds without a sensor, with the defaults, unlimited: LABEL URL.
+# Alternating rounds without a sensor, with the defaults, unlimited: LABEL URL, then extra
+# wrk arguments.
 cost() {
 	local label=$1 url=$2 base=() dflt=() unlim=() dchg=() uchg=() b d u
+	shift 2
 	echo "  $label, wrk -t2 -c32, $secs s per run, $rounds rounds:"
 	for _ in $(seq "$rounds"); do
-		base+=("$(wrk_rate "$url")")
+		base+=("$(wrk_rate "$url" "$@")")
 		start_sensor
-		dflt+=("$(wrk_rate "$url")")
+		dflt+=("$(wrk_rate "$url" "$@")")
 		stop_sensor
 		start_sensor --rate network=0
-		unlim+=("$(wrk_rate "$url")")
+		unlim+=("$(wrk_rate "$url" "$@")")
 		stop_sensor
 		echo "    no sensor ${base[-1]}, defaults ${dflt[-1]}, unlimited ${unlim[-1]} requests/s"
 		dchg+=("$(change "${base[-1]}" "${dflt[-1]}")")
@@ -99,7 +103,7 @@ cost() {
 			"unlimited %.0f (%+.1f %%)\n", b, d, (d - b) / b * 100, u, (u - b) / b * 100 }'
 	echo "    median of the per-round changes: defaults $(printf '%s\n' "${dchg[@]}" |
 		median) %, unlimited $(printf '%s\n' "${uchg[@]}" | median) %"
-	bpf_cost "$url"
+	bpf_cost "$url" "$@"
 }
 
 # Per cent change from $1 to $2.
@@ -114,14 +118,15 @@ p = [x for x in json.load(sys.stdin) if x.get("name", "").startswith(mine)]
 print(sum(x.get("run_time_ns", 0) for x in p), sum(x.get("run_cnt", 0) for x in p))'
 }
 
-# CPU time of the observer's BPF programs per request, at the defaults: URL.
+# CPU time of the observer's BPF programs per request, at the defaults: URL, then extra
+# wrk arguments.
 bpf_cost() {
 	local was t0 n0 t1 n1 r
 	was=$(sysctl -n kernel.bpf_stats_enabled)
 	sysctl -qw kernel.bpf_stats_enabled=1
 	start_sensor
 	read -r t0 n0 < <(bpf_runtime)
-	r=$(wrk_rate "$1")
+	r=$(wrk_rate "$@")
 	read -r t1 n1 < <(bpf_runtime)
 	stop_sensor
 	sysctl -qw kernel.bpf_stats_enabled="$was"
@@ -133,6 +138,8 @@ bpf_cost() {
 cost "bench_http_server (C, keep-alive)" "http://127.0.0.1:$cport/"
 cost "python3 http.server (HTTP/1.0, a connection per request)" \
 	"http://127.0.0.1:$pyport/hello.txt"
+cost "bench_http_server (C, a connection per request)" "http://127.0.0.1:$cport/" \
+	-H "Connection: close"
 
 counters() {
 	status | /usr/bin/python3 -c '
