@@ -75,6 +75,9 @@ wrk_rate() {
 	wrk -t2 -c32 -d"${secs}s" "$@" "$url" | awk '/^Requests\/sec:/ {print $2}'
 }
 
+# wrk arguments for a load with a connection per request (bench_http_server closes).
+per_connection=(-H "Connection: close")
+
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # Alternating rounds without a sensor, with the defaults, unlimited: LABEL URL, then extra
@@ -139,7 +142,7 @@ cost "bench_http_server (C, keep-alive)" "http://127.0.0.1:$cport/"
 cost "python3 http.server (HTTP/1.0, a connection per request)" \
 	"http://127.0.0.1:$pyport/hello.txt"
 cost "bench_http_server (C, a connection per request)" "http://127.0.0.1:$cport/" \
-	-H "Connection: close"
+	"${per_connection[@]}"
 
 counters() {
 	status | /usr/bin/python3 -c '
@@ -149,18 +152,19 @@ print(o.get("emitted", "0"), o.get("ringbufFull", "0"), o.get("decoded", "0"))'
 }
 
 # One load against the unlimited observer with a client streaming some event types:
-# LABEL URL TYPE... (wrk arguments in the array `extra`).
+# LABEL URL "TYPE...", then extra wrk arguments.
 keep_up() {
-	local label=$1 url=$2 err r
-	shift 2
+	local label=$1 url=$2 types=() err r
+	read -ra types <<<"$3"
+	shift 3
 	err=$(mktemp)
 	start_sensor --rate network=0
-	$client --target 127.0.0.1:$port "${@/#/--type=}" --batch 1000 --delay-ms 50 --quiet \
-		--timeout 600 2>"$err" &
+	$client --target 127.0.0.1:$port "${types[@]/#/--type=}" --batch 1000 --delay-ms 50 \
+		--quiet --timeout 600 2>"$err" &
 	cpid=$!
 	sleep 0.5
 	read -r e0 f0 d0 < <(counters)
-	r=$(wrk_rate "$url" ${extra[@]+"${extra[@]}"})
+	r=$(wrk_rate "$url" "$@")
 	sleep 1
 	read -r e1 f1 d1 < <(counters)
 	stop_sensor
@@ -170,8 +174,6 @@ keep_up() {
 }
 
 echo "  the unlimited observer with one batched stream, $secs s each:"
-extra=()
 keep_up "keep-alive HTTP, HTTP events" "http://127.0.0.1:$cport/" network_http
-extra=(-H "Connection: close")
 keep_up "a connection per request, connection events" "http://127.0.0.1:$cport/" \
-	network_connect network_accept network_close
+	"network_connect network_accept network_close" "${per_connection[@]}"
