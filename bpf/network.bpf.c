@@ -55,7 +55,9 @@ enum {
 	ST_SYN_SENT = 2,
 	ST_SYN_RECV = 3,
 	ST_CLOSE = 7,
+	ST_LAST_ACK = 9,
 	ST_LISTEN = 10,
+	ST_CLOSING = 11,
 };
 
 /* Sampling 1 of N per class (0 or 1: all), set by the sensor before load. */
@@ -72,7 +74,9 @@ struct {
 } net_conns SEC(".maps");
 
 /* Connections just closed: a reset sent by close() (linger 0, unread data) comes after
- * the socket reached CLOSE and gave up its port. LRU: nothing else removes them. */
+ * the socket reached CLOSE and gave up its port. Not those closed by the last ACK of
+ * their teardown (from LAST_ACK or CLOSING): nothing leaves such a socket after it.
+ * LRU: nothing else removes them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NET_CLOSED_ENTRIES);
@@ -110,8 +114,11 @@ struct {
  * its thread. A thread that ended inside one only costs that look. */
 static __u64 ssl_calls_live;
 
+#define NET_MIDWAY_TRIES 8 /* segments a stream picked up midway has to start a message */
+
 /* Capture state of a TCP socket's plaintext, kept on the socket (sk storage): a packet
- * finds it without a table lookup, and it goes with the socket.
+ * finds it without a table lookup, and it goes with the socket. Made by the first segment
+ * that could be captured (sk_state_new).
  *
  * Written only when something changes (a stream classified, a request admitted or not, a
  * gap, bytes captured), never on every segment: a socket's sends run on its process's CPU,
@@ -125,7 +132,8 @@ struct net_sk {
 	__u32 rcv_next;	    /* after the last arriving bytes captured, while rcv_known */
 	__u8 rcv_known;	    /* the last arriving bytes of the stream were captured */
 	__u8 owner_settled; /* a send in its process's context was seen */
-	__u8 pad[2];
+	__u8 midway;	    /* tries left to find a message start (sk_state_new) */
+	__u8 pad;
 };
 
 struct {
@@ -159,8 +167,9 @@ struct {
 
 /* ---- admission -------------------------------------------------------------------- */
 
-/* coarse_ok: the caller is a packet program (tp_bucket_clock), a constant. */
-static __always_inline int net_admit(__u32 class, const int coarse_ok)
+/* now: a clock reading already taken, or 0 (tp_admit_at). coarse_ok: the caller is a
+ * packet program (tp_bucket_clock), a constant. */
+static __always_inline int net_admit_at(__u32 class, __u64 now, const int coarse_ok)
 {
 	__u64 *counter = bpf_map_lookup_elem(&net_sample_state, &class);
 
@@ -170,7 +179,12 @@ static __always_inline int net_admit(__u32 class, const int coarse_ok)
 		tp_count(TP_CNT_SAMPLED_OUT);
 		return 0;
 	}
-	return tp_admit_clock(coarse_ok);
+	return tp_admit_at(now, coarse_ok);
+}
+
+static __always_inline int net_admit(__u32 class, const int coarse_ok)
+{
+	return net_admit_at(class, 0, coarse_ok);
 }
 
 /* ---- per-thread SSL call state ----------------------------------------------------- */
@@ -292,10 +306,11 @@ static __always_inline void sk_endpoints(const struct sock *sk, struct net_endpo
 
 /* ---- connection lifecycle ---------------------------------------------------------- */
 
-static __always_inline void conn_init(struct net_conn *c, __u32 netns, __u8 direction)
+/* now: a reading of bpf_ktime_get_ns, which tells the entry apart (its id). */
+static __always_inline void conn_init(struct net_conn *c, __u32 netns, __u8 direction, __u64 now)
 {
 	__builtin_memset(c, 0, sizeof(*c));
-	c->id = bpf_ktime_get_ns();
+	c->id = now;
 	c->netns = netns;
 	c->direction = direction;
 }
@@ -335,19 +350,27 @@ static __always_inline void on_unlisten(const struct sock *sk)
 	bpf_map_delete_elem(&net_listeners, &k);
 }
 
+/* The entry of a connection that starts, over any of an earlier one at the same socket
+ * address (a socket reused for a new connect(), or one whose close went unseen). */
+static __always_inline void conn_start(__u64 key, const struct net_conn *c)
+{
+	/* A lookup takes no lock; the deletion does, and few sockets are there to delete. */
+	if (bpf_map_lookup_elem(&net_closed, &key))
+		bpf_map_delete_elem(&net_closed, &key);
+	if (bpf_map_update_elem(&net_conns, &key, c, BPF_ANY) != 0)
+		tp_count(NET_CNT_CONN_FULL);
+}
+
 /* connect(): runs in the caller's context. */
 static __always_inline void on_syn_sent(const struct sock *sk)
 {
-	__u64 key = (__u64)sk;
+	__u64 now = bpf_ktime_get_ns();
 	struct net_conn c;
 
-	conn_init(&c, sk_netns(sk), NET_DIR_OUTBOUND);
+	conn_init(&c, sk_netns(sk), NET_DIR_OUTBOUND, now);
 	owner_current(&c.owner);
-	c.start_ns = bpf_ktime_get_ns();
-	/* A socket reused for a new connect() starts afresh. */
-	bpf_map_delete_elem(&net_conns, &key);
-	bpf_map_delete_elem(&net_closed, &key);
-	conn_insert(key, &c);
+	c.start_ns = now;
+	conn_start((__u64)sk, &c);
 }
 
 /* A SYN reached a listener: the new socket belongs, until accept() says otherwise, to
@@ -355,12 +378,12 @@ static __always_inline void on_syn_sent(const struct sock *sk)
 static __always_inline void on_syn_recv(const struct sock *sk)
 {
 	struct net_listen_key k = {};
+	__u64 now = bpf_ktime_get_ns();
 	struct net_owner *lo;
-	__u64 key = (__u64)sk;
 	struct net_conn c;
 
-	conn_init(&c, sk_netns(sk), NET_DIR_INBOUND);
-	c.start_ns = bpf_ktime_get_ns();
+	conn_init(&c, sk_netns(sk), NET_DIR_INBOUND, now);
+	c.start_ns = now;
 	k.netns = c.netns;
 	k.port = BPF_CORE_READ(sk, __sk_common.skc_num);
 	k.family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -369,8 +392,7 @@ static __always_inline void on_syn_recv(const struct sock *sk)
 		c.owner = *lo;
 		c.flags = NET_CONN_F_OWNER_LISTENER;
 	}
-	bpf_map_delete_elem(&net_closed, &key);
-	conn_insert(key, &c);
+	conn_start((__u64)sk, &c);
 }
 
 static __always_inline void fill_conn_event(struct net_conn_event *e, const struct sock *sk,
@@ -404,7 +426,7 @@ static __always_inline void on_established(void *ctx, const struct sock *sk, int
 	if (!c) {
 		/* The handshake started before the sensor (or the table was full). */
 		conn_init(&fresh, sk_netns(sk),
-			  old == ST_SYN_SENT ? NET_DIR_OUTBOUND : NET_DIR_INBOUND);
+			  old == ST_SYN_SENT ? NET_DIR_OUTBOUND : NET_DIR_INBOUND, now);
 		c = conn_insert(key, &fresh);
 	}
 	if (c) {
@@ -412,7 +434,7 @@ static __always_inline void on_established(void *ctx, const struct sock *sk, int
 		c->flags |= NET_CONN_F_ESTABLISHED;
 		sk_endpoints(sk, &c->ep);
 	}
-	if (!net_admit(NET_CLASS_CONN, 0))
+	if (!net_admit_at(NET_CLASS_CONN, now, 0))
 		return;
 	e = tp_reserve(sizeof(*e));
 	if (!e)
@@ -519,7 +541,8 @@ unreported:
 		close_marker(ctx, sk, c);
 out:
 	if (c) {
-		bpf_map_update_elem(&net_closed, &key, c, BPF_ANY);
+		if (old != ST_LAST_ACK && old != ST_CLOSING)
+			bpf_map_update_elem(&net_closed, &key, c, BPF_ANY);
 		bpf_map_delete_elem(&net_conns, &key);
 	}
 }
@@ -1302,7 +1325,7 @@ static __always_inline struct net_conn *data_conn(const struct sock *sk, __u64 k
 	state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	if (state == ST_CLOSE || state == ST_LISTEN || state == ST_SYN_SENT)
 		return NULL; /* nothing to attach bytes to; CLOSE would leak the entry */
-	conn_init(&fresh, sk_netns(sk), NET_DIR_UNKNOWN);
+	conn_init(&fresh, sk_netns(sk), NET_DIR_UNKNOWN, bpf_ktime_get_ns());
 	fresh.flags = NET_CONN_F_ESTABLISHED;
 	sk_endpoints(sk, &fresh.ep);
 	return conn_insert(key, &fresh);
@@ -1415,7 +1438,8 @@ static __always_inline const struct sock *sender_sock(struct bpf_sock *bsk)
 }
 
 /* The process that sends on an accepted socket owns it (a pre-forked worker, not the
- * listener's owner), as it does one older than the sensor. Once per socket. */
+ * listener's owner), as it does one older than the sensor. Once per socket with capture
+ * state (s); at each send in a process's context of one without. */
 static __always_inline void settle_owner(struct bpf_sock *bsk, struct net_sk *s)
 {
 	const struct sock *sk = sender_sock(bsk);
@@ -1424,7 +1448,8 @@ static __always_inline void settle_owner(struct bpf_sock *bsk, struct net_sk *s)
 
 	if (!sk)
 		return;
-	s->owner_settled = 1;
+	if (s)
+		s->owner_settled = 1;
 	key = (__u64)sk;
 	c = bpf_map_lookup_elem(&net_conns, &key);
 	if (c && (!c->owner.pid || (c->flags & NET_CONN_F_OWNER_LISTENER))) {
@@ -1460,25 +1485,90 @@ static __always_inline void note_tls_socket(struct bpf_sock *bsk)
 		c->flags |= NET_CONN_F_TLS;
 }
 
-/* A segment of an HTTP/1 stream whose current exchange was refused: 1 when it is left
- * alone, 0 when it takes the full path (where a request that starts in it is admitted or
- * refused). The answer to a refused request is not looked at. Nor is a request while the
- * token bucket could not pay for one: it would be refused whatever it holds, so only its
- * first bytes are read, to count a request that starts there as admission would have. */
-static __always_inline int refused_segment(struct __sk_buff *skb, struct net_stream_state *st,
-					   const struct tcp_seg *t, __u8 dir)
+/* A segment glanced at while the token bucket cannot pay for an event: a request (or an
+ * HTTP/2 connection) that starts in it would be refused whatever it holds, so only its
+ * first bytes are read, to count it as admission would have. */
+static __always_inline void count_refused(struct __sk_buff *skb, const struct tcp_seg *t)
 {
 	char head[4] __attribute__((aligned(4)));
 
+	if (t->len >= sizeof(head) && !bpf_skb_load_bytes(skb, t->off, head, sizeof(head)) &&
+	    (is_method(head) || *(__u32 *)head == *(__u32 *)"PRI "))
+		tp_count(TP_CNT_RATE_LIMITED);
+}
+
+/* A segment of an HTTP/1 stream whose current exchange was refused: 1 when it is left
+ * alone, 0 when it takes the full path (where a request that starts in it is admitted or
+ * refused). The answer to a refused request is not looked at. Nor is a request while the
+ * token bucket could not pay for one (count_refused). */
+static __always_inline int refused_segment(struct __sk_buff *skb, struct net_stream_state *st,
+					   const struct tcp_seg *t, __u8 dir)
+{
 	if (dir == request_dir(st)) {
 		if (!tp_bucket_dry(1))
 			return 0;
-		if (t->len >= sizeof(head) &&
-		    !bpf_skb_load_bytes(skb, t->off, head, sizeof(head)) && is_method(head))
-			tp_count(TP_CNT_RATE_LIMITED);
+		count_refused(skb, t);
 	}
 	set_gap(st, 1);
 	return 1;
+}
+
+/* Whether t holds the first bytes of its socket's stream: nothing received yet, nothing
+ * sent but the SYN, and t starts where its direction starts. */
+static __always_inline int stream_start(struct bpf_sock *bsk, const struct tcp_seg *t, __u8 dir)
+{
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(bsk);
+
+	if (!tp || tp->bytes_received || tp->bytes_acked > 1 || tp->snd_una != tp->snd_nxt)
+		return 0;
+	return t->seq == (dir == NET_DATA_EGRESS ? tp->snd_nxt : tp->rcv_nxt);
+}
+
+/* The capture state of a socket that has none, made by the first segment that could be
+ * captured. While the token bucket cannot pay for an event none could (capture starts
+ * with an admission): the segment is glanced at (count_refused) and the socket gets no
+ * storage, whose making and freeing were a large part of a short connection's cost. A
+ * stream first seen past its start (its start went by so, or before the sensor) is picked
+ * up at an HTTP/1 message start, with a gap, its current exchange taken as refused;
+ * until then bytes that are not one do not classify it, for NET_MIDWAY_TRIES segments. */
+static __always_inline struct net_sk *sk_state_new(struct __sk_buff *skb, struct bpf_sock *bsk,
+						   const struct tcp_seg *t, __u8 dir)
+{
+	struct net_sk *s;
+	int fresh;
+
+	if (tp_bucket_dry(1)) {
+		count_refused(skb, t);
+		return NULL;
+	}
+	fresh = stream_start(bsk, t, dir);
+	s = bpf_sk_storage_get(&net_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!s) {
+		tp_count(NET_CNT_SK_STORAGE);
+		return NULL;
+	}
+	if (!fresh) {
+		s->st.gap = 1;
+		s->st.skip = 1;
+		s->midway = NET_MIDWAY_TRIES;
+	}
+	return s;
+}
+
+/* A segment of a stream picked up midway that has not been classified: 1 when it starts
+ * an HTTP/1 message (it takes the full path), 0 when it is left alone (a try spent; the
+ * last marks the stream OTHER). */
+static __always_inline int midway_start(struct __sk_buff *skb, struct net_sk *s,
+					const struct tcp_seg *t)
+{
+	char head[8] __attribute__((aligned(8)));
+
+	if (t->len >= sizeof(head) && !bpf_skb_load_bytes(skb, t->off, head, sizeof(head)) &&
+	    (is_method(head) || is_http1_response(head)))
+		return 1;
+	if (--s->midway == 0)
+		s->st.proto = NET_PROTO_OTHER;
+	return 0;
 }
 
 /* A TCP packet (its header at off) of a socket of the node. */
@@ -1495,21 +1585,23 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 	bsk = bpf_sk_fullsock(bsk);
 	if (!bsk)
 		return;
-	s = bpf_sk_storage_get(&net_socks, bsk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!s) {
-		tp_count(NET_CNT_SK_STORAGE);
-		return;
-	}
-	if (egress && !s->owner_settled)
+	s = bpf_sk_storage_get(&net_socks, bsk, 0, 0);
+	if (!s)
+		s = sk_state_new(skb, bsk, &t, dir);
+	if (egress && (!s || !s->owner_settled))
 		settle_owner(bsk, s);
 	if (egress && ssl_calls_live)
 		note_tls_socket(bsk);
-	if (s->st.proto == NET_PROTO_OTHER)
+	if (!s || s->st.proto == NET_PROTO_OTHER)
 		return;
 	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && refused_segment(skb, &s->st, &t, dir)) {
 		captured = 0;
+	} else if (s->midway && !midway_start(skb, s, &t)) {
+		captured = 0;
 	} else if (in_sequence(bsk, s, &t, dir)) {
 		captured = capture_segment(skb, bsk, s, &t, dir);
+		if (s->midway)
+			s->midway = 0;
 	} else {
 		return; /* nothing new: what was known holds */
 	}

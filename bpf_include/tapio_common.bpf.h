@@ -119,9 +119,11 @@ static __always_inline __u64 tp_bucket_clock(const int coarse_ok)
 	return bpf_ktime_get_ns();
 }
 
-/* Sampling first (cheap, deterministic), then the token bucket. Returns 1 to emit.
- * Each refusal is counted under its reason. coarse_ok: see tp_bucket_clock. */
-static __always_inline int tp_admit_clock(const int coarse_ok)
+/* Sampling first (cheap, deterministic), then the token bucket at `now`: a reading the
+ * caller has already taken, or 0 to read tp_bucket_clock (only for an event sampling
+ * keeps; clock reads are dear on some virtual machines). Returns 1 to emit. Each refusal
+ * is counted under its reason. coarse_ok: see tp_bucket_clock. */
+static __always_inline int tp_admit_at(__u64 now, const int coarse_ok)
 {
 	__u32 zero = 0;
 	struct tp_cpu_state *st = bpf_map_lookup_elem(&tp_state, &zero);
@@ -132,12 +134,18 @@ static __always_inline int tp_admit_clock(const int coarse_ok)
 		tp_count(TP_CNT_SAMPLED_OUT);
 		return 0;
 	}
-	if (!tp_bucket_take(&st->bucket, tp_bucket_clock(coarse_ok), tp_limits.cost_ns,
-			    tp_limits.burst_ns)) {
+	if (!now)
+		now = tp_bucket_clock(coarse_ok);
+	if (!tp_bucket_take(&st->bucket, now, tp_limits.cost_ns, tp_limits.burst_ns)) {
 		tp_count(TP_CNT_RATE_LIMITED);
 		return 0;
 	}
 	return 1;
+}
+
+static __always_inline int tp_admit_clock(const int coarse_ok)
+{
+	return tp_admit_at(0, coarse_ok);
 }
 
 /* Whether the token bucket would refuse an event now (sampling aside), with nothing

@@ -7,6 +7,8 @@ its reason; resets; UDP flows per socket and remote (exact datagrams and bytes b
 IPv4, IPv6, in a netns, periodic summaries of an open socket, the per-socket bound, a full
 table, sampling); per-protocol sampling and the observer's counters in GetStatus."""
 
+import ctypes
+import http.client
 import os
 import queue
 import subprocess
@@ -653,6 +655,93 @@ def test_requests_refused_by_the_rate_limit_are_counted(webroot):
         ours = [e for e in c.events
                 if of_type("HTTP")(e) and e["http"]["path"].startswith("/hello.txt")]
         assert len(ours) <= 6
+        assert s.stop() == 0, s.log
+
+
+def possible_cpus():
+    """The number of CPUs the sensor splits a rate over (libbpf's possible CPUs)."""
+    with open("/sys/devices/system/cpu/possible") as f:
+        n = 0
+        for part in f.read().strip().split(","):
+            lo, _, hi = part.partition("-")
+            n += int(hi or lo) - int(lo) + 1
+        return n
+
+
+def has_capture_state(sensor_pid, sock):
+    """Whether the sensor's socket storage map (the one sk_storage map of a sensor running
+    only the network observer) holds state for this process's socket: bpf(2) by hand."""
+    map_id = None
+    for fd in os.listdir(f"/proc/{sensor_pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{sensor_pid}/fd/{fd}") != "anon_inode:bpf-map":
+                continue
+            info = dict(ln.split(":", 1) for ln in
+                        open(f"/proc/{sensor_pid}/fdinfo/{fd}").read().splitlines() if ":" in ln)
+        except OSError:
+            continue
+        if int(info["map_type"]) == 24:  # BPF_MAP_TYPE_SK_STORAGE
+            map_id = int(info["map_id"])
+    assert map_id is not None, "the sensor holds no sk_storage map"
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    sys_bpf = 321  # x86_64
+    attr = (ctypes.c_uint32 * 32)(map_id)
+    map_fd = libc.syscall(sys_bpf, 14, attr, ctypes.sizeof(attr))  # BPF_MAP_GET_FD_BY_ID
+    assert map_fd >= 0, os.strerror(ctypes.get_errno())
+    try:
+        key = ctypes.c_int(sock.fileno())
+        value = ctypes.create_string_buffer(64)
+        attr = (ctypes.c_uint64 * 16)()
+        attr[0] = map_fd
+        attr[1] = ctypes.addressof(key)
+        attr[2] = ctypes.addressof(value)
+        r = libc.syscall(sys_bpf, 1, attr, ctypes.sizeof(attr))  # BPF_MAP_LOOKUP_ELEM
+        err = ctypes.get_errno()
+    finally:
+        os.close(map_fd)
+    assert r == 0 or err == 2, os.strerror(err)  # found, or ENOENT
+    return r == 0
+
+
+def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later(webroot):
+    # One event per CPU per second, a burst of one. Client and server on one CPU: every
+    # segment of theirs meets that CPU's token bucket. A warm-up connection empties it;
+    # a new connection's first exchange then passes while nothing could be admitted: its
+    # socket gets no capture state (the cost a short connection no longer pays). Once the
+    # bucket holds a token again, the connection's next request is captured, midway.
+    cpu = min(os.sched_getaffinity(0))
+    saved = os.sched_getaffinity(0)
+    with Sensor("--observers", "network", "--rate", f"network={possible_cpus()}") as s:
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            with Peer("http-server", str(webroot)) as srv:
+                port = int(srv.line())
+                os.sched_setaffinity(srv.pid, {cpu})
+                os.sched_setaffinity(0, {cpu})
+                try:
+                    warm = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    late = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    for i in range(3):
+                        warm.request("GET", f"/hello.txt?warm={i}")
+                        assert warm.getresponse().read() == (webroot / "hello.txt").read_bytes()
+                    late.request("GET", "/hello.txt?first")
+                    assert late.getresponse().read() == (webroot / "hello.txt").read_bytes()
+                    assert not has_capture_state(s.proc.pid, late.sock)
+                    # A stray event of the node on this CPU may take a token first.
+                    for i in range(5):
+                        time.sleep(1.2)
+                        late.request("GET", f"/hello.txt?later={i}")
+                        assert late.getresponse().read() == (webroot / "hello.txt").read_bytes()
+                        if has_capture_state(s.proc.pid, late.sock):
+                            break
+                    ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
+                    warm.close()
+                    late.close()
+                finally:
+                    os.sched_setaffinity(0, saved)
+        check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
+        assert not any(http_of(os.getpid(), "/hello.txt?first")(e) for e in c.events)
         assert s.stop() == 0, s.log
 
 
