@@ -143,11 +143,6 @@ static __always_inline int tp_admit_at(__u64 now, const int coarse_ok)
 	return 1;
 }
 
-static __always_inline int tp_admit_clock(const int coarse_ok)
-{
-	return tp_admit_at(0, coarse_ok);
-}
-
 /* Whether the token bucket would refuse an event now (sampling aside), with nothing
  * charged: a caller skips the work of an event that could not pass. coarse_ok: see
  * tp_bucket_clock. */
@@ -162,7 +157,7 @@ static __always_inline int tp_bucket_dry(const int coarse_ok)
 
 static __always_inline int tp_admit(void)
 {
-	return tp_admit_clock(0);
+	return tp_admit_at(0, 0);
 }
 
 /* Space for one record of `size` bytes (a compile-time constant), or NULL (counted). */
