@@ -133,7 +133,7 @@ struct net_sk {
 	__u8 rcv_known;	    /* the last arriving bytes of the stream were captured */
 	__u8 owner_settled; /* a send in its process's context was seen */
 	__u8 midway;	    /* tries left to find a message start (sk_state_new) */
-	__u8 pad;
+	__u8 marked;	    /* net_refused holds this socket's mark (refused_mark) */
 };
 
 struct {
@@ -142,6 +142,24 @@ struct {
 	__type(key, int);
 	__type(value, struct net_sk);
 } net_socks SEC(".maps");
+
+/* Sockets whose current HTTP/1 exchange was refused, for their segments to be passed over
+ * without their capture state: slot = socket cookie % NET_REFUSED_SLOTS, value = cookie << 1
+ * | 1 for a client (whose sends are requests). The socket storage lookup was the dearest
+ * part of a packet program: the first one in a system call (a send, and on loopback the
+ * arrival it causes) found the helper's code and the storage cold, about 120 ns, while a
+ * segment of a refused exchange needs nothing from them. Under the rate limit that is
+ * nearly every segment of a busy keep-alive connection. A cookie is never reused, so a
+ * mark left by a socket that is gone matches no other; two sockets that share a slot take
+ * turns, the one without its mark taking the full path. */
+#define NET_REFUSED_SLOTS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NET_REFUSED_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} net_refused SEC(".maps");
 
 struct net_tls_key {
 	__u64 ssl;
@@ -1571,6 +1589,76 @@ static __always_inline int midway_start(struct __sk_buff *skb, struct net_sk *s,
 	return 0;
 }
 
+/* A segment of a socket marked in net_refused: 1 when it is done with (what
+ * refused_segment does, without the socket's capture state), 0 when it takes the full
+ * path. */
+static __always_inline int refused_fast(struct __sk_buff *skb, const struct tcp_seg *t, __u8 dir)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb), mark, *m;
+	__u32 slot = cookie % NET_REFUSED_SLOTS;
+
+	m = bpf_map_lookup_elem(&net_refused, &slot);
+	if (!m)
+		return 0;
+	mark = *m;
+	if (mark >> 1 != cookie)
+		return 0;
+	if ((mark & 1) == (dir == NET_DATA_EGRESS)) { /* a request, which may be admitted */
+		if (!tp_bucket_dry(1))
+			return 0;
+		count_refused(skb, t);
+	}
+	return 1;
+}
+
+/* Keeps the socket's mark in net_refused in step with its capture state: marked while its
+ * current HTTP/1 exchange is refused (its gap is set then) and nothing else would be done
+ * with a segment (the owner settled, no message start sought, no arrival end to forget).
+ * Stored only on a change. */
+static __always_inline void refused_mark(struct __sk_buff *skb, struct net_sk *s)
+{
+	__u8 want = s->st.proto == NET_PROTO_HTTP1 && s->st.skip && s->owner_settled &&
+		    !s->midway && !s->rcv_known;
+	__u64 cookie, *m;
+	__u32 slot;
+
+	if (want == s->marked)
+		return;
+	cookie = bpf_get_socket_cookie(skb);
+	slot = cookie % NET_REFUSED_SLOTS;
+	m = bpf_map_lookup_elem(&net_refused, &slot);
+	if (!m)
+		return;
+	if (want)
+		*m = cookie << 1 | (s->st.role == NET_ROLE_CLIENT);
+	else if (*m >> 1 == cookie)
+		*m = 0;
+	s->marked = want;
+}
+
+/* A segment of a socket with capture state s. */
+static __always_inline void stream_segment(struct __sk_buff *skb, struct bpf_sock *bsk,
+					   struct net_sk *s, struct tcp_seg *t, __u8 dir)
+{
+	int captured;
+
+	if (s->st.proto == NET_PROTO_OTHER)
+		return;
+	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && refused_segment(skb, &s->st, t, dir)) {
+		captured = 0;
+	} else if (s->midway && !midway_start(skb, s, t)) {
+		captured = 0;
+	} else if (in_sequence(bsk, s, t, dir)) {
+		captured = capture_segment(skb, bsk, s, t, dir);
+		if (s->midway)
+			s->midway = 0;
+	} else {
+		return; /* nothing new: what was known holds */
+	}
+	if (dir == NET_DATA_INGRESS)
+		rcv_note(s, t, captured);
+}
+
 /* A TCP packet (its header at off) of a socket of the node. */
 static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int off)
 {
@@ -1578,35 +1666,25 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 	struct bpf_sock *bsk = skb->sk;
 	struct net_sk *s;
 	struct tcp_seg t;
-	int captured;
 
 	if (!bsk || tcp_payload(skb, off, &t) < 0)
 		return;
 	bsk = bpf_sk_fullsock(bsk);
 	if (!bsk)
 		return;
+	if (egress && ssl_calls_live)
+		note_tls_socket(bsk);
+	if (refused_fast(skb, &t, dir))
+		return;
 	s = bpf_sk_storage_get(&net_socks, bsk, 0, 0);
 	if (!s)
 		s = sk_state_new(skb, bsk, &t, dir);
 	if (egress && (!s || !s->owner_settled))
 		settle_owner(bsk, s);
-	if (egress && ssl_calls_live)
-		note_tls_socket(bsk);
-	if (!s || s->st.proto == NET_PROTO_OTHER)
+	if (!s)
 		return;
-	if (s->st.skip && s->st.proto == NET_PROTO_HTTP1 && refused_segment(skb, &s->st, &t, dir)) {
-		captured = 0;
-	} else if (s->midway && !midway_start(skb, s, &t)) {
-		captured = 0;
-	} else if (in_sequence(bsk, s, &t, dir)) {
-		captured = capture_segment(skb, bsk, s, &t, dir);
-		if (s->midway)
-			s->midway = 0;
-	} else {
-		return; /* nothing new: what was known holds */
-	}
-	if (!egress)
-		rcv_note(s, &t, captured);
+	stream_segment(skb, bsk, s, &t, dir);
+	refused_mark(skb, s);
 }
 
 /* On the cgroup v2 root: every socket of the node, in every network namespace. */

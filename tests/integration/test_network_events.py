@@ -9,8 +9,10 @@ table, sampling); per-protocol sampling and the observer's counters in GetStatus
 
 import ctypes
 import http.client
+import json
 import os
 import queue
+import socket
 import subprocess
 import threading
 import time
@@ -742,6 +744,71 @@ def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later
                     os.sched_setaffinity(0, saved)
         check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
         assert not any(http_of(os.getpid(), "/hello.txt?first")(e) for e in c.events)
+        assert s.stop() == 0, s.log
+
+
+def refused_mark(sock):
+    """The sensor's mark for this socket in net_refused (cookie << 1 | client), or None."""
+    cookie = int.from_bytes(sock.getsockopt(socket.SOL_SOCKET, 57, 8), "little")  # SO_COOKIE
+    key = [str(b) for b in (cookie % 4096).to_bytes(4, "little")]
+    out = subprocess.run(["bpftool", "-j", "map", "lookup", "name", "net_refused", "key", *key],
+                         capture_output=True, text=True, check=True).stdout
+    value = json.loads(out)["formatted"]["value"]
+    return value if value >> 1 == cookie else None
+
+
+def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot):
+    # One event per CPU per second, client and server on one CPU (see the test above). A
+    # connection's request is captured; the requests right after it are refused, and the
+    # client's socket is marked refused (its segments then skip the capture state). The
+    # refusals are still counted. Once a token is back, the next request is admitted on
+    # the marked socket: its mark goes and the exchange is captured whole.
+    cpu = min(os.sched_getaffinity(0))
+    saved = os.sched_getaffinity(0)
+    body = (webroot / "hello.txt").read_bytes()
+    quick = 4
+    with Sensor("--observers", "network", "--rate", f"network={possible_cpus()}") as s:
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            with Peer("http-server", str(webroot)) as srv:
+                port = int(srv.line())
+                os.sched_setaffinity(srv.pid, {cpu})
+                os.sched_setaffinity(0, {cpu})
+                try:
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                    for i in range(5):
+                        time.sleep(1.2)
+                        conn.request("GET", f"/hello.txt?first={i}")
+                        assert conn.getresponse().read() == body
+                        if has_capture_state(s.proc.pid, conn.sock):
+                            break
+                    # A stray event of the node on this CPU may take a token meanwhile.
+                    for r in range(3):
+                        before = observer_status(s.address, "network").rate_limited
+                        for i in range(quick):
+                            conn.request("GET", f"/hello.txt?refused={r}.{i}")
+                            assert conn.getresponse().read() == body
+                        refused = observer_status(s.address, "network").rate_limited - before
+                        mark = refused_mark(conn.sock)
+                        if mark is not None:
+                            break
+                    assert mark is not None and mark & 1, "the client's socket is not marked"
+                    # Each request refused on both sides (the status call's own
+                    # connection adds a few).
+                    assert refused >= 2 * quick - 2, refused
+                    for i in range(5):
+                        time.sleep(1.2)
+                        conn.request("GET", f"/hello.txt?later={i}")
+                        assert conn.getresponse().read() == body
+                        if refused_mark(conn.sock) is None:
+                            break
+                    ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
+                    conn.close()
+                finally:
+                    os.sched_setaffinity(0, saved)
+        check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
+        assert not any(of_type("HTTP")(e) and e["http"]["path"].startswith("/hello.txt?refused=")
+                       for e in c.events)
         assert s.stop() == 0, s.log
 
 
