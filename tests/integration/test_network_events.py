@@ -670,10 +670,9 @@ def possible_cpus():
         return n
 
 
-def has_capture_state(sensor_pid, sock):
-    """Whether the sensor's socket storage map (the one sk_storage map of a sensor running
-    only the network observer) holds state for this process's socket: bpf(2) by hand."""
-    map_id = None
+def sensor_maps(sensor_pid):
+    """(id, type) of each BPF map the sensor holds (other sensors may run beside it)."""
+    maps = []
     for fd in os.listdir(f"/proc/{sensor_pid}/fd"):
         try:
             if os.readlink(f"/proc/{sensor_pid}/fd/{fd}") != "anon_inode:bpf-map":
@@ -682,9 +681,16 @@ def has_capture_state(sensor_pid, sock):
                         open(f"/proc/{sensor_pid}/fdinfo/{fd}").read().splitlines() if ":" in ln)
         except OSError:
             continue
-        if int(info["map_type"]) == 24:  # BPF_MAP_TYPE_SK_STORAGE
-            map_id = int(info["map_id"])
-    assert map_id is not None, "the sensor holds no sk_storage map"
+        maps.append((int(info["map_id"]), int(info["map_type"])))
+    return maps
+
+
+def has_capture_state(sensor_pid, sock):
+    """Whether the sensor's socket storage map (the one sk_storage map of a sensor running
+    only the network observer) holds state for this process's socket: bpf(2) by hand."""
+    ids = [i for i, t in sensor_maps(sensor_pid) if t == 24]  # BPF_MAP_TYPE_SK_STORAGE
+    assert len(ids) == 1, "the sensor holds no sk_storage map"
+    map_id = ids[0]
     libc = ctypes.CDLL(None, use_errno=True)
     libc.syscall.restype = ctypes.c_long
     sys_bpf = 321  # x86_64
@@ -747,13 +753,20 @@ def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later
         assert s.stop() == 0, s.log
 
 
-def refused_mark(sock):
+def bpftool_json(*args):
+    return json.loads(subprocess.run(["bpftool", "-j", *args], capture_output=True, text=True,
+                                     check=True).stdout)
+
+
+def refused_mark(sensor_pid, sock):
     """The sensor's mark for this socket in net_refused (cookie << 1 | client), or None."""
+    ids = [i for i, t in sensor_maps(sensor_pid)
+           if t == 2 and bpftool_json("map", "show", "id", str(i))["name"] == "net_refused"]
+    assert len(ids) == 1, "the sensor holds no net_refused map"
     cookie = int.from_bytes(sock.getsockopt(socket.SOL_SOCKET, 57, 8), "little")  # SO_COOKIE
     key = [str(b) for b in (cookie % 4096).to_bytes(4, "little")]
-    out = subprocess.run(["bpftool", "-j", "map", "lookup", "name", "net_refused", "key", *key],
-                         capture_output=True, text=True, check=True).stdout
-    value = json.loads(out)["formatted"]["value"]
+    out = bpftool_json("map", "lookup", "id", str(ids[0]), "key", *key)
+    value = out["formatted"]["value"]
     return value if value >> 1 == cookie else None
 
 
@@ -789,7 +802,7 @@ def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot)
                             conn.request("GET", f"/hello.txt?refused={r}.{i}")
                             assert conn.getresponse().read() == body
                         refused = observer_status(s.address, "network").rate_limited - before
-                        mark = refused_mark(conn.sock)
+                        mark = refused_mark(s.proc.pid, conn.sock)
                         if mark is not None:
                             break
                     assert mark is not None and mark & 1, "the client's socket is not marked"
@@ -800,7 +813,7 @@ def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot)
                         time.sleep(1.2)
                         conn.request("GET", f"/hello.txt?later={i}")
                         assert conn.getresponse().read() == body
-                        if refused_mark(conn.sock) is None:
+                        if refused_mark(s.proc.pid, conn.sock) is None:
                             break
                     ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
                     conn.close()
