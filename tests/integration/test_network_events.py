@@ -7,6 +7,7 @@ its reason; resets; UDP flows per socket and remote (exact datagrams and bytes b
 IPv4, IPv6, in a netns, periodic summaries of an open socket, the per-socket bound, a full
 table, sampling); per-protocol sampling and the observer's counters in GetStatus."""
 
+import contextlib
 import ctypes
 import http.client
 import json
@@ -712,45 +713,54 @@ def has_capture_state(sensor_pid, sock):
     return r == 0
 
 
-def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later(webroot):
-    # One event per CPU per second, a burst of one. Client and server on one CPU: every
-    # segment of theirs meets that CPU's token bucket. A warm-up connection empties it;
-    # a new connection's first exchange then passes while nothing could be admitted: its
-    # socket gets no capture state (the cost a short connection no longer pays). Once the
-    # bucket holds a token again, the connection's next request is captured, midway.
+@contextlib.contextmanager
+def one_cpu_one_token_a_second(webroot):
+    """A sensor at one event per CPU per second (a burst of one) and an HTTP server, both
+    with this process on one CPU, whose token bucket their every segment meets: yields
+    the sensor, an event client and the server's port. Affinity is restored after."""
     cpu = min(os.sched_getaffinity(0))
     saved = os.sched_getaffinity(0)
     with Sensor("--observers", "network", "--rate", f"network={possible_cpus()}") as s:
         with EventClient.c(s.address, "--observer", "network") as c:
             wait_subscribers(s.address, 1)
             with Peer("http-server", str(webroot)) as srv:
-                port = int(srv.line())
                 os.sched_setaffinity(srv.pid, {cpu})
                 os.sched_setaffinity(0, {cpu})
                 try:
-                    warm = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                    late = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                    for i in range(3):
-                        warm.request("GET", f"/hello.txt?warm={i}")
-                        assert warm.getresponse().read() == (webroot / "hello.txt").read_bytes()
-                    late.request("GET", "/hello.txt?first")
-                    assert late.getresponse().read() == (webroot / "hello.txt").read_bytes()
-                    assert not has_capture_state(s.proc.pid, late.sock)
-                    # A stray event of the node on this CPU may take a token first.
-                    for i in range(5):
-                        time.sleep(1.2)
-                        late.request("GET", f"/hello.txt?later={i}")
-                        assert late.getresponse().read() == (webroot / "hello.txt").read_bytes()
-                        if has_capture_state(s.proc.pid, late.sock):
-                            break
-                    ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
-                    warm.close()
-                    late.close()
+                    yield s, c, int(srv.line())
                 finally:
                     os.sched_setaffinity(0, saved)
-        check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
-        assert not any(http_of(os.getpid(), "/hello.txt?first")(e) for e in c.events)
         assert s.stop() == 0, s.log
+
+
+def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later(webroot):
+    # One event per CPU per second, a burst of one. Client and server on one CPU: every
+    # segment of theirs meets that CPU's token bucket. A warm-up connection empties it;
+    # a new connection's first exchange then passes while nothing could be admitted: its
+    # socket gets no capture state (the cost a short connection no longer pays). Once the
+    # bucket holds a token again, the connection's next request is captured, midway.
+    body = (webroot / "hello.txt").read_bytes()
+    with one_cpu_one_token_a_second(webroot) as (s, c, port):
+        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        late = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(3):
+            warm.request("GET", f"/hello.txt?warm={i}")
+            assert warm.getresponse().read() == body
+        late.request("GET", "/hello.txt?first")
+        assert late.getresponse().read() == body
+        assert not has_capture_state(s.proc.pid, late.sock)
+        # A stray event of the node on this CPU may take a token first.
+        for i in range(5):
+            time.sleep(1.2)
+            late.request("GET", f"/hello.txt?later={i}")
+            assert late.getresponse().read() == body
+            if has_capture_state(s.proc.pid, late.sock):
+                break
+        ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
+        warm.close()
+        late.close()
+    check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
+    assert not any(http_of(os.getpid(), "/hello.txt?first")(e) for e in c.events)
 
 
 def bpftool_json(*args):
@@ -776,53 +786,40 @@ def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot)
     # client's socket is marked refused (its segments then skip the capture state). The
     # refusals are still counted. Once a token is back, the next request is admitted on
     # the marked socket: its mark goes and the exchange is captured whole.
-    cpu = min(os.sched_getaffinity(0))
-    saved = os.sched_getaffinity(0)
     body = (webroot / "hello.txt").read_bytes()
     quick = 4
-    with Sensor("--observers", "network", "--rate", f"network={possible_cpus()}") as s:
-        with EventClient.c(s.address, "--observer", "network") as c:
-            wait_subscribers(s.address, 1)
-            with Peer("http-server", str(webroot)) as srv:
-                port = int(srv.line())
-                os.sched_setaffinity(srv.pid, {cpu})
-                os.sched_setaffinity(0, {cpu})
-                try:
-                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-                    for i in range(5):
-                        time.sleep(1.2)
-                        conn.request("GET", f"/hello.txt?first={i}")
-                        assert conn.getresponse().read() == body
-                        if has_capture_state(s.proc.pid, conn.sock):
-                            break
-                    # A stray event of the node on this CPU may take a token meanwhile.
-                    for r in range(3):
-                        before = observer_status(s.address, "network").rate_limited
-                        for i in range(quick):
-                            conn.request("GET", f"/hello.txt?refused={r}.{i}")
-                            assert conn.getresponse().read() == body
-                        refused = observer_status(s.address, "network").rate_limited - before
-                        mark = refused_mark(s.proc.pid, conn.sock)
-                        if mark is not None:
-                            break
-                    assert mark is not None and mark & 1, "the client's socket is not marked"
-                    # Each request refused on both sides (the status call's own
-                    # connection adds a few).
-                    assert refused >= 2 * quick - 2, refused
-                    for i in range(5):
-                        time.sleep(1.2)
-                        conn.request("GET", f"/hello.txt?later={i}")
-                        assert conn.getresponse().read() == body
-                        if refused_mark(s.proc.pid, conn.sock) is None:
-                            break
-                    ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
-                    conn.close()
-                finally:
-                    os.sched_setaffinity(0, saved)
-        check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
-        assert not any(of_type("HTTP")(e) and e["http"]["path"].startswith("/hello.txt?refused=")
-                       for e in c.events)
-        assert s.stop() == 0, s.log
+    with one_cpu_one_token_a_second(webroot) as (s, c, port):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        for i in range(5):
+            time.sleep(1.2)
+            conn.request("GET", f"/hello.txt?first={i}")
+            assert conn.getresponse().read() == body
+            if has_capture_state(s.proc.pid, conn.sock):
+                break
+        # A stray event of the node on this CPU may take a token meanwhile.
+        for r in range(3):
+            before = observer_status(s.address, "network").rate_limited
+            for i in range(quick):
+                conn.request("GET", f"/hello.txt?refused={r}.{i}")
+                assert conn.getresponse().read() == body
+            refused = observer_status(s.address, "network").rate_limited - before
+            mark = refused_mark(s.proc.pid, conn.sock)
+            if mark is not None:
+                break
+        assert mark is not None and mark & 1, "the client's socket is not marked"
+        # Each request refused on both sides (the status call's own connection adds a few).
+        assert refused >= 2 * quick - 2, refused
+        for i in range(5):
+            time.sleep(1.2)
+            conn.request("GET", f"/hello.txt?later={i}")
+            assert conn.getresponse().read() == body
+            if refused_mark(s.proc.pid, conn.sock) is None:
+                break
+        ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
+        conn.close()
+    check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
+    assert not any(of_type("HTTP")(e) and e["http"]["path"].startswith("/hello.txt?refused=")
+                   for e in c.events)
 
 
 def test_a_response_that_ends_with_the_connection_without_its_close_event():
