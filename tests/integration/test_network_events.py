@@ -733,6 +733,18 @@ def one_cpu_one_token_a_second(webroot):
         assert s.stop() == 0, s.log
 
 
+def request_after_refills(conn, body, query, done):
+    """Requests /hello.txt?QUERY=i, each after a token's refill, until done() holds (a
+    stray event of the node on this CPU may take a token first): the last i."""
+    for i in range(5):
+        time.sleep(1.2)
+        conn.request("GET", f"/hello.txt?{query}={i}")
+        assert conn.getresponse().read() == body
+        if done():
+            return i
+    return i
+
+
 def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later(webroot):
     # One event per CPU per second, a burst of one. Client and server on one CPU: every
     # segment of theirs meets that CPU's token bucket. A warm-up connection empties it;
@@ -749,13 +761,8 @@ def test_a_connection_first_seen_while_the_rate_limit_refuses_is_picked_up_later
         late.request("GET", "/hello.txt?first")
         assert late.getresponse().read() == body
         assert not has_capture_state(s.proc.pid, late.sock)
-        # A stray event of the node on this CPU may take a token first.
-        for i in range(5):
-            time.sleep(1.2)
-            late.request("GET", f"/hello.txt?later={i}")
-            assert late.getresponse().read() == body
-            if has_capture_state(s.proc.pid, late.sock):
-                break
+        i = request_after_refills(late, body, "later",
+                                  lambda: has_capture_state(s.proc.pid, late.sock))
         ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
         warm.close()
         late.close()
@@ -790,12 +797,8 @@ def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot)
     quick = 4
     with one_cpu_one_token_a_second(webroot) as (s, c, port):
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        for i in range(5):
-            time.sleep(1.2)
-            conn.request("GET", f"/hello.txt?first={i}")
-            assert conn.getresponse().read() == body
-            if has_capture_state(s.proc.pid, conn.sock):
-                break
+        request_after_refills(conn, body, "first",
+                              lambda: has_capture_state(s.proc.pid, conn.sock))
         # A stray event of the node on this CPU may take a token meanwhile.
         for r in range(3):
             before = observer_status(s.address, "network").rate_limited
@@ -809,12 +812,8 @@ def test_a_keep_alive_exchange_refused_then_admitted_on_a_marked_socket(webroot)
         assert mark is not None and mark & 1, "the client's socket is not marked"
         # Each request refused on both sides (the status call's own connection adds a few).
         assert refused >= 2 * quick - 2, refused
-        for i in range(5):
-            time.sleep(1.2)
-            conn.request("GET", f"/hello.txt?later={i}")
-            assert conn.getresponse().read() == body
-            if refused_mark(s.proc.pid, conn.sock) is None:
-                break
+        i = request_after_refills(conn, body, "later",
+                                  lambda: refused_mark(s.proc.pid, conn.sock) is None)
         ev = c.wait_for(http_of(os.getpid(), f"/hello.txt?later={i}"))
         conn.close()
     check_http(ev, "L7_ROLE_CLIENT", port, tls=False)
