@@ -13,7 +13,7 @@
  *   sched:sched_process_exit  forgets the per-thread SSL call state of a thread that ends
  *   uprobes on libssl's SSL_read/SSL_write(_ex)   the plaintext of TLS streams;
  *                             SSL_do_handshake, whose first send maps an SSL object to its
- *                             socket
+ *                             socket (with memory BIOs: the thread's send after the call)
  *   cgroup_skb/egress, cgroup_skb/ingress on the cgroup v2 root   every packet of every
  *                             socket of the node, in any netns, passes: a TCP segment with
  *                             payload on a stream that looks like HTTP/1 or HTTP/2 gives
@@ -91,16 +91,19 @@ struct {
 	__type(value, struct net_owner);
 } net_listeners SEC(".maps");
 
-/* An SSL call of a thread between its entry and its return. One entry per thread that
- * ever made one, reused in place (no map update on the hot path), removed when the thread
- * exits. */
+/* An SSL call of a thread between its entry and its return, then the SSL object whose
+ * output the thread's next send may carry (pending). One entry per thread that ever made
+ * one, reused in place (no map update on the hot path), removed when the thread exits. */
 struct net_io {
 	__u64 buf;
 	__u64 count_ptr; /* SSL_*_ex: where the byte count is written */
 	__u64 ssl;
+	__u64 pending_ssl; /* see ssl_pending_set */
+	__u64 pending_ns;
 	__u8 dir;  /* 0: a handshake, no bytes to capture */
 	__u8 live; /* a call is in progress */
-	__u8 pad[6];
+	__u8 sent; /* a TCP send ran inside the call (the SSL object writes to a socket) */
+	__u8 pad[5];
 };
 
 struct {
@@ -113,6 +116,12 @@ struct {
 /* SSL calls in progress on the node: while there are none, a TCP send needs no look at
  * its thread. A thread that ended inside one only costs that look. */
 static __u64 ssl_calls_live;
+/* Threads with a pending SSL object (ssl_pending_set): the same for the sends after a
+ * call. */
+static __u64 ssl_pending_live;
+
+/* How soon after its SSL call a thread's send is taken to carry the call's output. */
+#define NET_TLS_PENDING_NS 1000000
 
 #define NET_MIDWAY_TRIES 8 /* segments a stream picked up midway has to start a message */
 
@@ -214,7 +223,16 @@ static __always_inline struct net_io *this_thread(void)
 	return bpf_map_lookup_elem(&net_threads, &tid);
 }
 
-/* Starts an SSL call of the current thread. */
+static __always_inline void ssl_pending_clear(struct net_io *t)
+{
+	if (t->pending_ssl) {
+		t->pending_ssl = 0;
+		__sync_fetch_and_add(&ssl_pending_live, -1);
+	}
+}
+
+/* Starts an SSL call of the current thread (a pending SSL object is forgotten: what the
+ * thread sends next comes from the new call). */
 static __always_inline void call_begin(struct net_io *io)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -224,6 +242,7 @@ static __always_inline void call_begin(struct net_io *io)
 	if (t) {
 		if (!t->live)
 			__sync_fetch_and_add(&ssl_calls_live, 1);
+		ssl_pending_clear(t);
 		*t = *io;
 		return;
 	}
@@ -233,10 +252,27 @@ static __always_inline void call_begin(struct net_io *io)
 		__sync_fetch_and_add(&ssl_calls_live, 1);
 }
 
-static __always_inline void call_end(struct net_io *io)
+/* An SSL object that wrote no socket inside its call (a handshake step, or a write that
+ * gave bytes) has memory BIOs: its user (gRPC core, Python's asyncio, ...) sends the
+ * output itself, right after the call and from the same thread. That send names the
+ * socket (note_tls_socket). Each such call says it again, so a send on another socket
+ * that followed a call without output (a handshake still waiting for its peer) is put
+ * right by the next step before any application bytes flow. */
+static __always_inline void ssl_pending_set(struct net_io *io)
+{
+	if (!io->pending_ssl)
+		__sync_fetch_and_add(&ssl_pending_live, 1);
+	io->pending_ssl = io->ssl;
+	io->pending_ns = bpf_ktime_get_ns();
+}
+
+/* wrote: the call gave output (a handshake step, a write that succeeded). */
+static __always_inline void call_end(struct net_io *io, int wrote)
 {
 	if (io->live)
 		__sync_fetch_and_add(&ssl_calls_live, -1);
+	if (io->live && wrote && !io->sent)
+		ssl_pending_set(io);
 	io->live = 0;
 }
 
@@ -248,7 +284,8 @@ int BPF_PROG(handle_thread_exit, struct task_struct *p)
 
 	if (!io)
 		return 0;
-	call_end(io);
+	call_end(io, 0);
+	ssl_pending_clear(io);
 	bpf_map_delete_elem(&net_threads, &tid);
 	return 0;
 }
@@ -1476,9 +1513,10 @@ static __always_inline void settle_owner(struct bpf_sock *bsk, struct net_sk *s)
 	}
 }
 
-/* A send inside an SSL call (the handshake's first) maps the SSL object to its socket. The
- * thread is looked at first: SSL calls in progress elsewhere on the node cost a send one
- * lookup. */
+/* A send inside an SSL call (the handshake's first, when the SSL object writes to the
+ * socket itself) or the send right after one (when it has memory BIOs, ssl_pending_set)
+ * maps the SSL object to its socket. The thread is looked at first: SSL calls in progress
+ * or just made elsewhere on the node cost a send one lookup. */
 static __always_inline void note_tls_socket(struct bpf_sock *bsk)
 {
 	struct net_tls_key k = {};
@@ -1490,13 +1528,21 @@ static __always_inline void note_tls_socket(struct bpf_sock *bsk)
 
 	current_ids(&k.pid, &tid);
 	t = bpf_map_lookup_elem(&net_threads, &tid);
-	if (!t || !t->live)
+	if (!t || (!t->live && !t->pending_ssl))
 		return;
-	sk = sender_sock(bsk);
+	sk = sender_sock(bsk); /* a send of this thread's, not one a softirq made here */
 	if (!sk)
 		return;
+	if (t->live) {
+		k.ssl = t->ssl;
+		t->sent = 1;
+	} else {
+		k.ssl = t->pending_ssl;
+		ssl_pending_clear(t);
+		if (bpf_ktime_get_ns() - t->pending_ns > NET_TLS_PENDING_NS)
+			return;
+	}
 	key = (__u64)sk;
-	k.ssl = t->ssl;
 	bpf_map_update_elem(&net_tls_socks, &k, &key, BPF_ANY);
 	c = bpf_map_lookup_elem(&net_conns, &key);
 	if (c)
@@ -1672,7 +1718,7 @@ static __always_inline void tcp_segment(struct __sk_buff *skb, int egress, int o
 	bsk = bpf_sk_fullsock(bsk);
 	if (!bsk)
 		return;
-	if (egress && ssl_calls_live)
+	if (egress && (ssl_calls_live || ssl_pending_live))
 		note_tls_socket(bsk);
 	if (refused_fast(skb, &t, dir))
 		return;
@@ -1753,7 +1799,9 @@ static __always_inline void ssl_return(void *ctx, long ret)
 	} else if (ret > 0) {
 		len = ret;
 	}
-	if (len == 0 || len > 0x7fffffff)
+	if (len > 0x7fffffff)
+		len = 0;
+	if (len == 0)
 		goto out;
 	k.ssl = io->ssl;
 	k.pid = bpf_get_current_pid_tgid() >> 32;
@@ -1769,7 +1817,7 @@ static __always_inline void ssl_return(void *ctx, long ret)
 		emit_data(ctx, (const struct sock *)*skp, c, &c->tls, &src, (__u32)len, io->dir,
 			  NET_DATA_F_TLS, 0);
 out:
-	call_end(io);
+	call_end(io, io->dir == NET_DATA_EGRESS && len);
 }
 
 /* A handshake (SSL_connect and SSL_accept call it) sends before the first SSL_read or
@@ -1791,7 +1839,7 @@ int BPF_KRETPROBE(ssl_handshake_exit, int ret)
 	struct net_io *io = this_thread();
 
 	if (io && io->live && !io->dir)
-		call_end(io);
+		call_end(io, 1);
 	return 0;
 }
 

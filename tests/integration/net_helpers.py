@@ -16,8 +16,11 @@ anything but loopback.
                                      and answers it; prints the port, then the worker's pid
     http-server DIR                  http.server on 127.0.0.1, serving DIR
     https-server DIR CERT KEY        the same over TLS (Python's ssl: OpenSSL)
-    grpc-server                      python3-grpcio: tapio.test.Echo/Say (b"fail": NOT_FOUND)
-    grpc-client PORT                 one call that succeeds, one that fails
+    grpc-server [CERT KEY]           python3-grpcio: tapio.test.Echo/Say (b"fail": NOT_FOUND),
+                                     over TLS with CERT and KEY (grpc core drives OpenSSL
+                                     through memory BIOs and sends what it writes itself)
+    grpc-client PORT [CA]            one call that succeeds, one that fails; over TLS when
+                                     given the server certificate's CA
     udp-peer FAMILY [PORT]           a UDP socket on loopback; prints its port, then obeys
                                      stdin lines "send N SIZE" (N datagrams of SIZE bytes to
                                      PORT, or to the last sender), "recv N" (N datagrams),
@@ -155,7 +158,7 @@ def http_server(directory, cert=None, key=None):
     server.serve_forever()
 
 
-def grpc_server():
+def grpc_server(cert=None, key=None):
     from concurrent import futures
 
     import grpc
@@ -169,16 +172,30 @@ def grpc_server():
         "tapio.test.Echo", {"Say": grpc.unary_unary_rpc_method_handler(echo)})
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
+    if cert:
+        with open(cert, "rb") as c, open(key, "rb") as k:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port("127.0.0.1:0", creds)
+    else:
+        port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     say(port)
     threading.Event().wait()
 
 
-def grpc_client(port):
+def grpc_channel(port, ca):
     import grpc
 
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+    if not ca:
+        return grpc.insecure_channel(f"127.0.0.1:{port}")
+    with open(ca, "rb") as f:
+        return grpc.secure_channel(f"127.0.0.1:{port}", grpc.ssl_channel_credentials(f.read()))
+
+
+def grpc_client(port, ca=None):
+    import grpc
+
+    with grpc_channel(port, ca) as ch:
         call = ch.unary_unary("/tapio.test.Echo/Say")
         assert call(b"bob", timeout=10) == b"hello bob"
         try:

@@ -182,12 +182,23 @@ def test_http_from_curl_to_python_http_server(events, webroot):
     assert client["http"]["requestBytes"] == server["http"]["requestBytes"]
 
 
-def test_https_is_seen_through_the_openssl_uprobes(events, webroot, tmp_path):
+def net_counter(address, name):
+    return next(c.value for c in observer_status(address, "network").counters if c.name == name)
+
+
+@pytest.fixture
+def server_cert(tmp_path):
+    """A self-signed certificate for 127.0.0.1: (cert, key) paths."""
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                    "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
-    with Peer("https-server", str(webroot), str(cert), str(key)) as srv:
+    return str(cert), str(key)
+
+
+def test_https_is_seen_through_the_openssl_uprobes(events, webroot, server_cert):
+    with Peer("https-server", str(webroot), *server_cert) as srv:
         port = int(srv.line())
         # Both started after the sensor attached to libssl.so.3.
         curl = subprocess.Popen(["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}",
@@ -200,10 +211,15 @@ def test_https_is_seen_through_the_openssl_uprobes(events, webroot, tmp_path):
     check_http(server, "L7_ROLE_SERVER", port, True)
 
 
-def test_grpc_call_between_python_grpcio_peers(events):
-    with Peer("grpc-server") as srv:
+# Over TLS, grpc core gives OpenSSL memory BIOs: the SSL object never writes the socket, the
+# send right after its call does (both peers start after the sensor attached to libssl).
+@pytest.mark.parametrize("tls", [False, True], ids=["plaintext", "tls"])
+def test_grpc_call_between_python_grpcio_peers(sensor, events, server_cert, tls):
+    unmapped = net_counter(sensor.address, "tls_socket_unknown")
+    cert, key = server_cert
+    with Peer("grpc-server", *((cert, key) if tls else ())) as srv:
         port = int(srv.line())
-        with Peer("grpc-client", str(port)) as cli:
+        with Peer("grpc-client", str(port), *((cert,) if tls else ())) as cli:
             assert cli.line() == "done"
 
             def call(pid, status):
@@ -214,6 +230,10 @@ def test_grpc_call_between_python_grpcio_peers(events):
                      for pid in (cli.pid, srv.pid) for status in (0, 5)}
     for (pid, status), ev in calls.items():
         g = ev["grpc"]
+        assert g.get("tls", False) is tls
+        local, remote = (g["remote"], g["local"]) if pid == cli.pid else (g["local"], g["remote"])
+        assert local == {"ip": "127.0.0.1", "port": port}  # the server's end
+        assert remote["ip"] == "127.0.0.1"
         assert g["service"] == "tapio.test.Echo" and g["method"] == "Say"
         assert g["grpcStatusPresent"] is True
         assert g["httpStatus"] == 200
@@ -223,6 +243,8 @@ def test_grpc_call_between_python_grpcio_peers(events):
         assert 0 < int(g["latencyNs"]) < 10_000_000_000
         assert g["streamId"] % 2 == 1
     assert int(calls[(cli.pid, 0)]["grpc"]["responseBytes"]) == 5 + len(b"hello bob")
+    # Every SSL read and write of the calls found its socket.
+    assert net_counter(sensor.address, "tls_socket_unknown") == unmapped
 
 
 @pytest.fixture
@@ -545,11 +567,6 @@ def test_a_socket_with_more_remotes_than_its_bound_sums_the_rest_in_one_flow(eve
         assert e["process"]["pid"] == spid and e["udpFlow"]["ownerKnown"] is True
 
 
-def udp_table_full(address):
-    net = observer_status(address, "network")
-    return next(x.value for x in net.counters if x.name == "udp_table_full")
-
-
 def test_a_full_udp_table_counts_the_datagrams_it_could_not_hold():
     clients, size = 6, 32
     # 4 socket entries and 4 flows: 2 clients and the server's flows with them are
@@ -560,7 +577,8 @@ def test_a_full_udp_table_counts_the_datagrams_it_could_not_hold():
         with EventClient.c(s.address, "--observer", "network") as c:
             wait_subscribers(s.address, 1)
             sport, _ = fan_in(clients, size)
-            wait_until(lambda: udp_table_full(s.address) >= lost, what=f"{lost} datagrams lost")
+            wait_until(lambda: net_counter(s.address, "udp_table_full") >= lost,
+                       what=f"{lost} datagrams lost")
             time.sleep(2.5)  # two sweeps: the summaries of what was tracked
             ours = [e for e in c.events if of_type("UDP_FLOW")(e) and
                     sport in (e["udpFlow"]["local"].get("port"),
