@@ -580,10 +580,10 @@ static __always_inline void on_close(void *ctx, const struct sock *sk, int old)
 	if (!e)
 		goto unreported;
 	fill_conn_event(e, sk, c, TP_EV_NET_CLOSE);
-	/* On the way to TIME_WAIT the socket has already handed its port to the timewait
-	 * socket: the addresses it had when established are the ones to report. */
-	if (c && (c->flags & NET_CONN_F_ESTABLISHED) && e->ep.lport == 0)
-		e->ep = c->ep;
+	/* A closed socket has given its local port back (or on the way to TIME_WAIT to the
+	 * timewait socket); the port it was bound to stays in inet_sport. */
+	if (e->ep.lport == 0)
+		e->ep.lport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 	now = e->h.ts_ns;
 	if (c && c->start_ns && now > c->start_ns)
 		e->duration_ns = now - c->start_ns;

@@ -414,6 +414,11 @@ static int set_net_udp_flush(struct config *c, const char *v, enum source src, c
 	return set_u32(&c->net_udp_flush_s, "net-udp-flush", v, 1, 3600, err, len);
 }
 
+static int set_net_conns(struct config *c, const char *v, enum source src, char *err, size_t len)
+{
+	return set_u32(&c->net_conns, "net-conns", v, 1, 1048576, err, len);
+}
+
 static int set_net_udp_flows(struct config *c, const char *v, enum source src, char *err,
 			     size_t len)
 {
@@ -626,6 +631,10 @@ static const struct option_def options[] = {
 	 "http (requests), grpc (connections) or udp (flows) events, before --rate (default 1: "
 	 "all)",
 	 set_net_sample},
+	{"net-conns", "N",
+	 "network: TCP connections the kernel tracks (owner, start, direction); those beyond are "
+	 "reported without them and counted (conn_table_full) (default 10240)",
+	 set_net_conns},
 	{"net-udp-flush", "SECS",
 	 "network: summary of each UDP flow of an open socket every SECS while it exchanges "
 	 "datagrams; a closed socket's flows are summed up at once (default 30)",
@@ -676,6 +685,7 @@ void config_init(struct config *c)
 	c->dns_sample_threshold = 250;
 	for (int i = 0; i < CONFIG_NET_CLASSES; i++)
 		c->net_sample[i] = 1;
+	c->net_conns = 10240;
 	c->net_udp_flush_s = 30;
 	c->net_udp_flows = 10240;
 	c->log_level = LOG_INFO;

@@ -67,6 +67,7 @@ struct config {
 	/* network observer (observers/network/network.c): keep 1 of N per class, in the order of
 	 * config_net_classes (connection, health, http, grpc, udp) */
 	uint32_t net_sample[CONFIG_NET_CLASSES];
+	uint32_t net_conns; /* TCP connections the kernel tracks (owner, start, direction) */
 	/* UDP flows: summaries of an open socket's flows every SECS; flows (and UDP
 	 * sockets) the kernel tracks */
 	uint32_t net_udp_flush_s;

@@ -9,6 +9,9 @@ anything but loopback.
     hold-server FAMILY               accept one, read until EOF (keeps the connection)
     hold-client FAMILY PORT          connect, print the local port, then on each stdin
                                      line send 1000 bytes
+    hold-many N                      N connections on 127.0.0.1, both ends in this process;
+                                     prints the server port and the N client ports, then on a
+                                     stdin line closes them all and prints "closed"
     linger-server FAMILY             accept one; on a stdin line close it with SO_LINGER 0
     eof-server                       accept one HTTP request, answer HTTP/1.0 without a
                                      length (the response ends when the connection does)
@@ -96,6 +99,20 @@ def hold_client(family, port):
     say(c.getsockname()[1])
     for _ in sys.stdin:
         c.sendall(b"r" * 1000)
+
+
+def hold_many(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    s.listen(int(n))
+    port = s.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(int(n))]
+    servers = [s.accept()[0] for _ in clients]
+    say(" ".join(str(p) for p in [port] + [c.getsockname()[1] for c in clients]))
+    sys.stdin.readline()
+    for c in clients + servers:
+        c.close()
+    say("closed")
 
 
 def linger_server(family):
@@ -245,6 +262,7 @@ ROLES = {
     "tcp-client": tcp_client,
     "hold-server": hold_server,
     "hold-client": hold_client,
+    "hold-many": hold_many,
     "linger-server": linger_server,
     "eof-server": eof_server,
     "prefork-server": prefork_server,

@@ -567,6 +567,40 @@ def test_a_socket_with_more_remotes_than_its_bound_sums_the_rest_in_one_flow(eve
         assert e["process"]["pid"] == spid and e["udpFlow"]["ownerKnown"] is True
 
 
+def test_connections_beyond_a_full_table_are_counted_and_still_reported():
+    # A table of 8 (each end of a loopback connection takes an entry; other connections of
+    # the machine can only take more of the room) and 12 connections held open at once.
+    n, room = 12, 8
+    with Sensor("--observers", "network", "--rate", "network=0", "--net-conns", str(room)) as s:
+        with EventClient.c(s.address, "--observer", "network") as c:
+            wait_subscribers(s.address, 1)
+            before = net_counter(s.address, "conn_table_full")
+            with Peer("hold-many", str(n)) as p:
+                sport, *cports = map(int, p.line().split())
+                p.send()
+                assert p.line() == "closed"
+                seen = {(kind, cp): c.wait_for(lambda e, k=kind, cp=cp: conn_is(
+                            e, k, *((cp, sport) if k == "CONNECT" else (sport, cp))))
+                        for kind in ("CONNECT", "ACCEPT") for cp in cports}
+                closes = [c.wait_for(lambda e, cp=cp: conn_is(e, "CLOSE", cp, sport))
+                          for cp in cports]
+            full = net_counter(s.address, "conn_table_full") - before
+        assert s.stop() == 0, s.log
+    assert full >= 2 * n - room, full
+    # Every connection is reported with its endpoints; those the table could not hold
+    # without the owner and the start it would have kept.
+    owned = [e for e in seen.values() if e["tcpConnection"].get("ownerKnown", False)]
+    assert len(owned) <= room and len(seen) - len(owned) >= 2 * n - room
+    for e in owned:
+        assert e["process"]["pid"] == p.pid
+    for e in list(seen.values()) + closes:
+        t = e["tcpConnection"]
+        assert t["local"]["ip"] == t["remote"]["ip"] == "127.0.0.1"
+        if not t.get("ownerKnown", False):
+            assert "pid" not in e.get("process", {})
+            assert int(t.get("handshakeNs", 0)) == int(t.get("durationNs", 0)) == 0
+
+
 def test_a_full_udp_table_counts_the_datagrams_it_could_not_hold():
     clients, size = 6, 32
     # 4 socket entries and 4 flows: 2 clients and the server's flows with them are

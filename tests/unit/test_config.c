@@ -22,6 +22,7 @@ Test(config, defaults)
 	cr_assert_eq(cfg.obs[0].enabled, 1);
 	cr_assert_eq(cfg.obs[0].rate, -1);
 	cr_assert_eq(cfg.log_level, LOG_INFO);
+	cr_assert_eq(cfg.net_conns, 10240);
 }
 
 Test(config, flags_set_values)
@@ -29,7 +30,7 @@ Test(config, flags_set_values)
 	cr_assert_eq(PARSE("--listen", "127.0.0.1:6000", "--rate", "process=250", "--sample",
 			   "process=4", "--ringbuf", "process=1M", "--queue-size", "77",
 			   "--proc-cache-size", "1000", "--node-name", "n1", "--log-level", "debug",
-			   "--perf-buffer"),
+			   "--perf-buffer", "--net-conns", "50000"),
 		     CONFIG_OK, "%s", err);
 	cr_assert_eq(cfg.n_listeners, 1);
 	cr_assert_str_eq(cfg.listeners[0], "127.0.0.1:6000");
@@ -41,6 +42,7 @@ Test(config, flags_set_values)
 	cr_assert_str_eq(cfg.node_name, "n1");
 	cr_assert_eq(cfg.log_level, LOG_DEBUG);
 	cr_assert_eq(cfg.force_perfbuf, 1);
+	cr_assert_eq(cfg.net_conns, 50000);
 }
 
 Test(config, listen_repeats_append)
@@ -101,6 +103,7 @@ Test(config, bad_values_name_the_flag)
 		 "three decimals)"},
 		{"--memory-alloc-window", "5",
 		 "--memory-alloc-window 5: expected an integer 10-60000"},
+		{"--net-conns", "0", "--net-conns 0: expected an integer 1-1048576"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -436,6 +436,7 @@ static int net_open(struct observer *o, const struct features *f)
 	o->skeleton = skel->skeleton;
 	o->limits = (struct tp_limits *)&skel->rodata->tp_limits;
 	set_sampling(o);
+	bpf_map__set_max_entries(skel->maps.net_conns, o->sensor->cfg->net_conns);
 	/* Our own gRPC stream is not worth parsing (and would feed itself), except when the
 	 * self-test talks HTTP to itself. */
 	skel->rodata->net_self_tgid = o->sensor->cfg->self_test ? 0 : (uint32_t)getpid();
