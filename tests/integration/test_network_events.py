@@ -13,6 +13,7 @@ import http.client
 import json
 import os
 import queue
+import shutil
 import socket
 import subprocess
 import threading
@@ -32,8 +33,9 @@ PY = "/usr/bin/python3"  # Debian's, with python3-grpcio
 class Peer:
     """One net_helpers.py role in its own process."""
 
-    def __init__(self, *args, netns=None):
-        cmd = [PY, HELPERS, *args]
+    def __init__(self, *args, netns=None, wrap=()):
+        # wrap: a command that execs the rest in the same process (pid) after a setup
+        cmd = [*wrap, PY, HELPERS, *args]
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -197,18 +199,40 @@ def server_cert(tmp_path):
     return str(cert), str(key)
 
 
+def https_exchange_is_seen(events, srv, port, path):
+    """A request from curl (the node's libssl) to srv; both sides' events are checked."""
+    curl = subprocess.Popen(["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}",
+                             f"https://127.0.0.1:{port}{path}"], stdout=subprocess.PIPE, text=True)
+    assert curl.communicate(timeout=30)[0] == "200"
+    check_http(events.wait_for(http_of(curl.pid, path)), "L7_ROLE_CLIENT", port, True)
+    check_http(events.wait_for(http_of(srv.pid, path)), "L7_ROLE_SERVER", port, True)
+
+
 def test_https_is_seen_through_the_openssl_uprobes(events, webroot, server_cert):
     with Peer("https-server", str(webroot), *server_cert) as srv:
-        port = int(srv.line())
         # Both started after the sensor attached to libssl.so.3.
-        curl = subprocess.Popen(["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}",
-                                 f"https://127.0.0.1:{port}/hello.txt?from=tls"],
-                                stdout=subprocess.PIPE, text=True)
-        assert curl.communicate(timeout=30)[0] == "200"
-        client = events.wait_for(http_of(curl.pid, "/hello.txt?from=tls"))
-        server = events.wait_for(http_of(srv.pid, "/hello.txt?from=tls"))
-    check_http(client, "L7_ROLE_CLIENT", port, True)
-    check_http(server, "L7_ROLE_SERVER", port, True)
+        https_exchange_is_seen(events, srv, int(srv.line()), "/hello.txt?from=tls")
+
+
+def test_https_to_a_server_that_maps_its_own_copy_of_libssl(sensor, events, webroot, server_cert,
+                                                            tmp_path):
+    # As a container's image brings its own libssl.so.3: the server's library directory
+    # holds a copy (another file), bind-mounted in a mount namespace of its own. The sensor
+    # finds it in the server's memory map and puts its uprobes on it too.
+    lib = os.path.realpath("/usr/lib/x86_64-linux-gnu/libssl.so.3")
+    copy = tmp_path / "libssl.so.3"
+    shutil.copyfile(lib, copy)
+    wrap = ["unshare", "-m", "sh", "-c", f'mount --bind {copy} {lib} && exec "$0" "$@"']
+    with Peer("https-server", str(webroot), *server_cert, wrap=wrap) as srv:
+        port = int(srv.line())
+        with open(f"/proc/{srv.pid}/maps") as f:
+            mapped = {int(line.split()[4]) for line in f if line.rstrip().endswith(lib)}
+        assert mapped == {copy.stat().st_ino}
+        wait_until(lambda: f"uprobes on {lib} of pid {srv.pid} (" in sensor.log,
+                   what="uprobes on the server's copy")
+        https_exchange_is_seen(events, srv, port, "/hello.txt?from=copy")
+    wait_until(lambda: f"uprobes on {lib} of pid {srv.pid} detached" in sensor.log,
+               what="the copy's uprobes detached once no process maps it")
 
 
 # Over TLS, grpc core gives OpenSSL memory BIOs: the SSL object never writes the socket, the

@@ -3,13 +3,12 @@
  * the kernel's reason, UDP flows, and HTTP/1 and HTTP/2 (gRPC) exchanges from the bytes
  * of plaintext sockets and of OpenSSL sessions.
  *
- * Owns the skeleton and its libssl uprobe attachments, the decoding of the kernel's
- * records into events, the parser table (net_l7.c) and the drop reason names
- * (net_reasons.c); the cgroup programs (packets: plaintext bytes and UDP flows) are
- * net_cgroup.c, the UDP flow sweep net_udp.c. The sensor's own losses
- * (parser table evictions, streams it could not decode, requests left unanswered) are
- * written to the observer's counter slots so that status reports them beside the
- * kernel's.
+ * Owns the skeleton, the decoding of the kernel's records into events, the parser table
+ * (net_l7.c) and the drop reason names (net_reasons.c); the cgroup programs (packets:
+ * plaintext bytes and UDP flows) are net_cgroup.c, the UDP flow sweep net_udp.c, the
+ * libssl uprobes net_ssl.c. The sensor's own losses (parser table evictions, streams it
+ * could not decode, requests left unanswered) are written to the observer's counter slots
+ * so that status reports them beside the kernel's.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -33,7 +32,7 @@
 #include "observers/network/net_l7.h"
 #include "observers/network/net_pb.h"
 #include "observers/network/net_reasons.h"
-#include "observers/network/net_tls.h"
+#include "observers/network/net_ssl.h"
 #include "observers/network/net_cgroup.h"
 #include "observers/network/net_selftest.h"
 
@@ -50,7 +49,7 @@ struct net_priv {
 	struct net_reasons reasons;
 	struct net_l7_stats flushed; /* last values written to the counter slots */
 	struct net_cgroup *cgroup;   /* NULL: no packet programs (no UDP flows, no plaintext) */
-	char libssl[PATH_MAX];
+	struct net_ssl *ssl;	     /* NULL: no uprobes (no TLS plaintext) */
 };
 
 static struct network_bpf *skel_of(struct observer *o)
@@ -354,52 +353,6 @@ static int net_decode(struct observer *o, const void *data, size_t len)
 
 /* ---- lifecycle --------------------------------------------------------------------- */
 
-#define N_SSL_PROGS 10
-
-struct ssl_prog {
-	const char *func;
-	int ret;
-};
-
-static const struct ssl_prog ssl_progs[N_SSL_PROGS] = {
-	{"SSL_write", 0},	 {"SSL_write", 1},	  {"SSL_read", 0},    {"SSL_read", 1},
-	{"SSL_write_ex", 0},	 {"SSL_write_ex", 1},	  {"SSL_read_ex", 0}, {"SSL_read_ex", 1},
-	{"SSL_do_handshake", 0}, {"SSL_do_handshake", 1},
-};
-
-/* In the order of ssl_progs. */
-static void ssl_programs(struct network_bpf *skel, struct bpf_program **p, struct bpf_link ***l)
-{
-	struct bpf_program *progs[N_SSL_PROGS] = {
-		skel->progs.ssl_write_enter,	 skel->progs.ssl_write_exit,
-		skel->progs.ssl_read_enter,	 skel->progs.ssl_read_exit,
-		skel->progs.ssl_write_ex_enter,	 skel->progs.ssl_write_ex_exit,
-		skel->progs.ssl_read_ex_enter,	 skel->progs.ssl_read_ex_exit,
-		skel->progs.ssl_handshake_enter, skel->progs.ssl_handshake_exit,
-	};
-	struct bpf_link **links[N_SSL_PROGS] = {
-		&skel->links.ssl_write_enter,	  &skel->links.ssl_write_exit,
-		&skel->links.ssl_read_enter,	  &skel->links.ssl_read_exit,
-		&skel->links.ssl_write_ex_enter,  &skel->links.ssl_write_ex_exit,
-		&skel->links.ssl_read_ex_enter,	  &skel->links.ssl_read_ex_exit,
-		&skel->links.ssl_handshake_enter, &skel->links.ssl_handshake_exit,
-	};
-
-	memcpy(p, progs, sizeof(progs));
-	memcpy(l, links, sizeof(links));
-}
-
-static void disable_ssl(struct observer *o, const char *why, const char *detail)
-{
-	struct bpf_program *progs[N_SSL_PROGS];
-	struct bpf_link **links[N_SSL_PROGS];
-
-	ssl_programs(skel_of(o), progs, links);
-	for (int i = 0; i < N_SSL_PROGS; i++)
-		bpf_program__set_autoload(progs[i], false);
-	observer_skip(o, "ssl_* (libssl uprobes)", "%s%s", why, detail);
-}
-
 _Static_assert(NET_CLASS_COUNT == CONFIG_NET_CLASSES, "sampling classes: bpf vs config");
 
 /* Per-class sampling (--net-sample), said once at start: it is not silent. */
@@ -440,41 +393,8 @@ static int net_open(struct observer *o, const struct features *f)
 	/* Our own gRPC stream is not worth parsing (and would feed itself), except when the
 	 * self-test talks HTTP to itself. */
 	skel->rodata->net_self_tgid = o->sensor->cfg->self_test ? 0 : (uint32_t)getpid();
-	if (!features_has(f, FEAT_UPROBE))
-		disable_ssl(o, "no uprobes: ", features_detail(f, FEAT_UPROBE));
-	else if (net_tls_find_libssl("/", p->libssl, sizeof(p->libssl)) < 0)
-		disable_ssl(o, "no libssl.so.3 in the library directories", "");
+	p->ssl = net_ssl_open(o, skel);
 	p->cgroup = net_cgroup_open(o, skel);
-	return 0;
-}
-
-static int attach_ssl(struct observer *o)
-{
-	struct net_priv *p = priv_of(o);
-	struct bpf_program *progs[N_SSL_PROGS];
-	struct bpf_link **links[N_SSL_PROGS];
-
-	ssl_programs(skel_of(o), progs, links);
-	if (!bpf_program__autoload(progs[0]))
-		return 0;
-	for (int i = 0; i < N_SSL_PROGS; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, opts, .func_name = ssl_progs[i].func,
-			    .retprobe = ssl_progs[i].ret);
-
-		*links[i] = bpf_program__attach_uprobe_opts(progs[i], -1, p->libssl, 0, &opts);
-		if (!*links[i]) {
-			int err = -errno;
-
-			for (int k = 0; k < i; k++) {
-				bpf_link__destroy(*links[k]);
-				*links[k] = NULL;
-			}
-			observer_skip(o, "ssl_* (libssl uprobes)", "%s %s: %s", p->libssl,
-				      ssl_progs[i].func, strerror(-err));
-			return 0;
-		}
-	}
-	log_info("network: TLS plaintext from uprobes on %s", p->libssl);
 	return 0;
 }
 
@@ -494,15 +414,18 @@ static int net_loaded(struct observer *o)
 		log_info("network: this kernel gives no drop reasons (before 5.17)");
 	if (p->cgroup && (n = net_cgroup_start(p->cgroup, skel_of(o))) != 0)
 		return n;
-	return attach_ssl(o);
+	return p->ssl ? net_ssl_start(p->ssl) : 0;
 }
 
 static void net_destroy(struct observer *o)
 {
 	struct net_priv *p = priv_of(o);
 
-	if (p)
-		net_cgroup_free(p->cgroup); /* its timer reads the maps: stopped first */
+	if (p) {
+		/* Their timers read the maps and attach programs: stopped first. */
+		net_cgroup_free(p->cgroup);
+		net_ssl_free(p->ssl);
+	}
 	network_bpf__destroy(skel_of(o));
 	net_selftest_stop();
 	if (p) {
