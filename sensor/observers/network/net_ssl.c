@@ -39,7 +39,7 @@ struct ssl_lib {
 	ino_t ino;
 	int seen; /* mapped by a process in the scan under way */
 	struct bpf_link *links[N_SSL_PROGS];
-	char where[PATH_MAX + 32]; /* for the log: the path and the process it was found in */
+	char where[320]; /* for the log: the path and the process it was found in */
 };
 
 struct net_ssl {
