@@ -9,13 +9,13 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include <uv.h>
 
 #include "core/cgroup2.h"
 #include "core/event.h"
 #include "core/log.h"
 #include "core/observer.h"
 #include "core/sensor.h"
+#include "core/ticker.h"
 #include "network.skel.h"
 #include "observers/network/net_udp.h"
 
@@ -26,8 +26,7 @@ struct net_cgroup {
 	int cgroup_fd;
 	struct net_udp_fds fds;
 	struct net_udp *sweep;
-	uv_timer_t *timer; /* freed when libuv has closed it */
-	int timer_on;
+	struct ticker *ticker; /* the sweep's */
 };
 
 /* Loads the smallest cgroup/sock_release program: the kernel refuses the attach type
@@ -104,16 +103,11 @@ static void emit(void *ctx, const struct net_udp_report *r)
 	event_publish(&c);
 }
 
-static void on_tick(uv_timer_t *t)
+static void on_tick(void *arg)
 {
-	struct net_cgroup *n = t->data;
+	struct net_cgroup *n = arg;
 
 	net_udp_sweep(n->sweep, sensor_mono_ns());
-}
-
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
 }
 
 /* The release program goes first: a socket that gets flows is then sure to be seen
@@ -154,13 +148,11 @@ static int start_sweep(struct net_cgroup *n, struct network_bpf *skel)
 	n->fds.socks = bpf_map__fd(skel->maps.net_udp_socks);
 	net_udp_bpf_tables(&n->fds, &t);
 	n->sweep = net_udp_new(cfg->net_udp_flows, flush_ns, &t, emit, n);
-	n->timer = malloc(sizeof(*n->timer));
-	if (!n->sweep || !n->timer)
+	if (!n->sweep)
 		return -ENOMEM;
-	uv_timer_init(&n->o->sensor->loop, n->timer);
-	n->timer_on = 1;
-	n->timer->data = n;
-	uv_timer_start(n->timer, on_tick, NET_UDP_TICK_MS, NET_UDP_TICK_MS);
+	n->ticker = ticker_start(&n->o->sensor->loop, NET_UDP_TICK_MS, on_tick, n);
+	if (!n->ticker)
+		return -ENOMEM;
 	log_info("network: UDP flows: %u tracked at most, a summary every %u s while open",
 		 cfg->net_udp_flows, cfg->net_udp_flush_s);
 	return 0;
@@ -182,12 +174,7 @@ void net_cgroup_free(struct net_cgroup *n)
 		return;
 	if (n->cgroup_fd >= 0)
 		close(n->cgroup_fd);
-	if (n->timer_on) {
-		uv_timer_stop(n->timer);
-		uv_close((uv_handle_t *)n->timer, free_handle);
-	} else {
-		free(n->timer);
-	}
+	ticker_stop(n->ticker);
 	net_udp_free(n->sweep);
 	free(n);
 }

@@ -10,12 +10,12 @@
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
-#include <uv.h>
 
 #include "core/features.h"
 #include "core/log.h"
 #include "core/observer.h"
 #include "core/sensor.h"
+#include "core/ticker.h"
 #include "network.skel.h"
 #include "observers/network/net_tls.h"
 
@@ -51,8 +51,7 @@ struct net_ssl {
 	struct ssl_lib libs[NET_SSL_MAX_LIBS]; /* the others */
 	int n_libs;
 	int full_warned;
-	uv_timer_t *timer; /* freed when libuv has closed it */
-	int timer_on;
+	struct ticker *ticker; /* the scan's */
 };
 
 /* In the order of ssl_progs. */
@@ -236,40 +235,24 @@ void net_ssl_scan(struct net_ssl *s)
 	}
 }
 
-static void on_tick(uv_timer_t *t)
+static void on_tick(void *arg)
 {
-	net_ssl_scan(t->data);
+	net_ssl_scan(arg);
 }
 
 int net_ssl_start(struct net_ssl *s)
 {
 	attach_node_lib(s);
 	net_ssl_scan(s);
-	s->timer = malloc(sizeof(*s->timer));
-	if (!s->timer)
-		return -ENOMEM;
-	uv_timer_init(&s->o->sensor->loop, s->timer);
-	s->timer_on = 1;
-	s->timer->data = s;
-	uv_timer_start(s->timer, on_tick, NET_SSL_SCAN_MS, NET_SSL_SCAN_MS);
-	return 0;
-}
-
-static void free_handle(uv_handle_t *h)
-{
-	free(h);
+	s->ticker = ticker_start(&s->o->sensor->loop, NET_SSL_SCAN_MS, on_tick, s);
+	return s->ticker ? 0 : -ENOMEM;
 }
 
 void net_ssl_free(struct net_ssl *s)
 {
 	if (!s)
 		return;
-	if (s->timer_on) {
-		uv_timer_stop(s->timer);
-		uv_close((uv_handle_t *)s->timer, free_handle);
-	} else {
-		free(s->timer);
-	}
+	ticker_stop(s->ticker);
 	for (int i = 0; i < s->n_libs; i++)
 		destroy_links(s->libs[i].links, N_SSL_PROGS);
 	free(s);
