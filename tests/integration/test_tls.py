@@ -109,7 +109,8 @@ def test_tls_settings_are_checked(pki):
         (["--tls-client-ca", f"{pki}/ca.pem"], "--tls-client-ca needs --tls-cert and --tls-key"),
         (["--tls-cert", "/nonexistent.pem", "--tls-key", f"{pki}/server.key"],
          "--tls-cert /nonexistent.pem: No such file or directory"),
-        (["--socket-group", "no-such-group-xyz"], "--socket-group no-such-group-xyz: no such group"),
+        (["--socket-group", "no-such-group-xyz"],
+         "--socket-group no-such-group-xyz: no such group"),
     ]:
         r = subprocess.run([sensor_binary(), *args], capture_output=True, text=True, timeout=30)
         assert r.returncode == 2, args
